@@ -1,0 +1,50 @@
+# ecr-ptc — `make demo` runs the real flow, `make test` runs every test. Nothing here needs Docker.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+GO       ?= go
+BIN      := bin
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+DEMO_REGISTRY ?= 123456789012.dkr.ecr.us-east-1.amazonaws.com
+
+.PHONY: build test lint demo fuzz bench clean
+
+build: ## the CLI at bin/ecr-ptc
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ecr-ptc ./shared/cmd/ecr-ptc
+
+test: ## every test, with the race detector and shuffled order
+	$(GO) test -race -shuffle=on -count=1 ./...
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+fuzz: ## each fuzz target for FUZZTIME (default 20s)
+	$(GO) test ./shared/mapping -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $${FUZZTIME:-20s}
+	$(GO) test ./shared/dockerfile -run '^$$' -fuzz '^FuzzAnalyze$$' -fuzztime $${FUZZTIME:-20s}
+	$(GO) test ./shared/dockerfile -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $${FUZZTIME:-20s}
+
+bench: ## benchmarks (numbers are written in the README)
+	$(GO) test ./shared/dockerfile -run '^$$' -bench . -benchmem -count 5
+
+demo: build ## map, scan and rewrite on examples/ (no AWS account needed)
+	@echo '== ecr-ptc map: which cache ref serves each image'
+	$(BIN)/ecr-ptc map --registry $(DEMO_REGISTRY) --explain node:20 ghcr.io/actions/runner:2.317.0 \
+	  quay.io/prometheus/prometheus:v2.53.0 mcr.microsoft.com/dotnet/sdk:8.0 scratch
+	@echo
+	@echo '== ecr-ptc scan: every image examples/ pulls, as BuildKit evaluates the Dockerfiles'
+	$(BIN)/ecr-ptc scan examples/ --registry $(DEMO_REGISTRY) --rules examples/rules.json
+	@echo
+	@echo '== ecr-ptc scan with --build-arg and --target'
+	$(BIN)/ecr-ptc scan -f examples/node-app/Dockerfile --build-arg NODE_VERSION=22 --target test
+	@echo
+	@echo '== ecr-ptc rewrite: the Dockerfile for kaniko/buildah, pointed at the cache'
+	$(BIN)/ecr-ptc rewrite -f examples/node-app/Dockerfile --registry $(DEMO_REGISTRY) --rules examples/rules.json
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,65 @@
+package awscreds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+)
+
+// DefaultAudience is the audience AWS's IAM OIDC providers expect by default.
+const DefaultAudience = "sts.amazonaws.com"
+
+// GitHubToken fetches a new GitHub Actions OIDC token for audience on every call. The Action carries the
+// environment (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN), so this package reads none itself.
+func GitHubToken(action *githubactions.Action, audience string) TokenFunc {
+	return func(ctx context.Context) (string, error) {
+		tok, err := action.GetIDToken(ctx, audience)
+		var missing *githubactions.EnvMissingError
+		if errors.As(err, &missing) {
+			return "", &Error{Op: "get a GitHub OIDC token", Msg: missing.Name + " is not set", Hint: "add `permissions: id-token: write` to the job (or workflow) so GitHub issues OIDC tokens"}
+		}
+		var failed *githubactions.RequestFailedError
+		if errors.As(err, &failed) {
+			return "", httpStatusError{status: failed.StatusCode, msg: fmt.Sprintf("the GitHub token endpoint answered HTTP %d", failed.StatusCode)}
+		}
+		return tok, err
+	}
+}
+
+// StaticToken returns the same token every time: a GitLab id_tokens variable holds one token per job.
+func StaticToken(name, value string) TokenFunc {
+	return func(context.Context) (string, error) {
+		if strings.TrimSpace(value) == "" {
+			return "", &Error{Op: "read the GitLab id_token", Msg: "$" + name + " is empty", Hint: "declare it in the job: `id_tokens: " + name + ": aud: sts.amazonaws.com`"}
+		}
+		return strings.TrimSpace(value), nil
+	}
+}
+
+// FileToken re-reads a token file on every call, as Kubernetes and CodeBuild rotate them.
+func FileToken(path string) TokenFunc {
+	return func(context.Context) (string, error) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("cannot read the web identity token file: %w", err)
+		}
+		tok := strings.TrimSpace(string(data))
+		if tok == "" {
+			return "", fmt.Errorf("the web identity token file %s is empty", path)
+		}
+		return tok, nil
+	}
+}
+
+// httpStatusError lets transientTokenError see a token endpoint's status.
+type httpStatusError struct {
+	status int
+	msg    string
+}
+
+func (e httpStatusError) Error() string   { return e.msg }
+func (e httpStatusError) HTTPStatus() int { return e.status }

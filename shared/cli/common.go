@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/ecr-ptc/ecr-ptc/shared/rules"
+	"github.com/spf13/cobra"
+)
+
+// mapFlags are the flags every command that maps references shares.
+type mapFlags struct {
+	registry  string
+	rulesFile string
+	rules     []string
+}
+
+func (f *mapFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.registry, "registry", "", "cache registry host, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com (default $ECR_PTC_REGISTRY)")
+	cmd.Flags().StringVar(&f.rulesFile, "rules", "", "rules file: the JSON of `aws ecr describe-pull-through-cache-rules` (default: the standard prefixes docker-hub, ecr-public, quay, k8s, github, gitlab, chainguard)")
+	cmd.Flags().StringArrayVar(&f.rules, "rule", nil, "a rule as UPSTREAM=PREFIX, e.g. docker.io=docker-hub (repeatable; instead of --rules)")
+}
+
+// given reports whether the user asked for mapping at all.
+func (f *mapFlags) given(env Env) bool {
+	return f.registry != "" || f.rulesFile != "" || len(f.rules) > 0 || env.getenv("ECR_PTC_REGISTRY") != ""
+}
+
+// mapper builds the Mapper the flags describe; a rules file wins over --rule, which wins over defaults.
+func (f *mapFlags) mapper(env Env) (*mapping.Mapper, error) {
+	registry := f.registry
+	if registry == "" {
+		registry = env.getenv("ECR_PTC_REGISTRY")
+	}
+	if registry == "" {
+		return nil, usagef("--registry is required (the cache registry host, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com)")
+	}
+	if strings.ContainsAny(mapping.NormalizeRegistry(registry), "/ ") {
+		return nil, usagef("--registry %q must be a host[:port] without a path", registry)
+	}
+	var opts []mapping.Option
+	switch {
+	case f.rulesFile != "" && len(f.rules) > 0:
+		return nil, usagef("use --rules or --rule, not both")
+	case f.rulesFile != "":
+		data, err := os.ReadFile(f.rulesFile)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the rules file: %w", pathError(err))
+		}
+		set, err := rules.Parse(f.rulesFile, data)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, mapping.WithRules(set))
+	case len(f.rules) > 0:
+		set, err := rules.ParseSpec(strings.Join(f.rules, ","))
+		if err != nil {
+			return nil, usagef("--rule: %v", err)
+		}
+		opts = append(opts, mapping.WithRules(set))
+	}
+	return mapping.New(registry, opts...), nil
+}
+
+// pathError drops Go's "open " prefix so the message reads "x: no such file or directory".
+func pathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
+	}
+	return err
+}
+
+var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// parseBuildArgs reads --build-arg values like docker build: NAME=VALUE, or NAME alone to take the value
+// from the environment (left unset when the environment has none).
+func parseBuildArgs(env Env, in []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range in {
+		k, v, hasValue := strings.Cut(kv, "=")
+		if !argName.MatchString(k) {
+			return nil, usagef("--build-arg %q: expected NAME=VALUE with NAME made of letters, digits and _", kv)
+		}
+		if !hasValue {
+			if ev := env.getenv(k); ev != "" {
+				out[k] = ev
+			}
+			continue
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// writeJSON prints v indented, as every --json output is.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeFileAtomic replaces path with data so that a reader never sees a half-written file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return pathError(err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

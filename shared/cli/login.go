@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/authfile"
+	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
+	"github.com/spf13/cobra"
+)
+
+// loginFlags choose which registries to log in to and where the logins go.
+type loginFlags struct {
+	registries   []string
+	dockerConfig string
+	noDocker     bool
+	authFile     string
+	tokenCache   string
+}
+
+func (f *loginFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&f.registries, "registries", nil, "registries to log in to: account IDs or registry hosts, comma-separated (default: the caller's account in --region)")
+	fl.StringVar(&f.dockerConfig, "docker-config", "", "Docker config directory to write (default $DOCKER_CONFIG or ~/.docker)")
+	fl.BoolVar(&f.noDocker, "no-docker-config", false, "do not write the Docker config")
+	fl.StringVar(&f.authFile, "auth-file", "", "also write this containers auth file for podman/buildah (default $REGISTRY_AUTH_FILE when set)")
+	fl.StringVar(&f.tokenCache, "token-cache", "", "directory caching login tokens between steps of one job (default $ECR_PTC_TOKEN_CACHE or $RUNNER_TEMP/ecr-ptc)")
+}
+
+// loginResult is what login did, without secrets.
+type loginResult struct {
+	Registries   []ecrx.Auth `json:"registries"`
+	DockerConfig string      `json:"dockerConfig,omitempty"`
+	AuthFile     string      `json:"authFile,omitempty"`
+	Cached       bool        `json:"cached"`
+	Warnings     []string    `json:"warnings,omitempty"`
+}
+
+// regionRequest is one GetAuthorizationToken call: a region and the accounts in it.
+type regionRequest struct {
+	region   string
+	accounts []string
+}
+
+// plan groups --registries by region; hosts carry their region, account IDs use the default one.
+func (f *loginFlags) plan(defaultRegion string) ([]regionRequest, error) {
+	byRegion := map[string][]string{}
+	for _, r := range f.registries {
+		r = strings.TrimSpace(r)
+		switch {
+		case r == "":
+		case len(r) == 12 && strings.Trim(r, "0123456789") == "":
+			byRegion[defaultRegion] = append(byRegion[defaultRegion], r)
+		default:
+			reg, ok := imageref.ParseECRHost(strings.TrimPrefix(strings.TrimPrefix(r, "https://"), "http://"))
+			if !ok {
+				return nil, usagef("--registries %q is neither a 12-digit account ID nor an ECR registry host", r)
+			}
+			byRegion[reg.Region] = append(byRegion[reg.Region], reg.AccountID)
+		}
+	}
+	if len(byRegion) == 0 {
+		return []regionRequest{{region: defaultRegion}}, nil
+	}
+	var out []regionRequest
+	for region, accts := range byRegion {
+		out = append(out, regionRequest{region: region, accounts: accts})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].region < out[j].region })
+	return out, nil
+}
+
+// login gets (or reuses) the tokens and writes the auth files.
+func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src credSource) (loginResult, error) {
+	var res loginResult
+	reqs, err := f.plan(cfg.Region)
+	if err != nil {
+		return res, err
+	}
+	cache := ecrx.TokenCache{Dir: firstNonEmpty(f.tokenCache, env.getenv("ECR_PTC_TOKEN_CACHE"))}
+	if cache.Dir == "" && env.getenv("RUNNER_TEMP") != "" {
+		cache.Dir = filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc")
+	}
+	for _, rq := range reqs {
+		key := ecrx.Key(env.getenv("AWS_ENDPOINT_URL_ECR")+"|"+rq.region, src.String(), rq.accounts)
+		if auths, ok := cache.Get(key); ok {
+			res.Registries, res.Cached = append(res.Registries, auths...), true
+			continue
+		}
+		client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = rq.region })
+		auths, err := ecrx.Login(ctx, client, rq.accounts...)
+		if err != nil {
+			return res, credentialsError(err, src)
+		}
+		if err := cache.Put(key, auths); err != nil {
+			res.Warnings = append(res.Warnings, "cannot cache the login token: "+err.Error())
+		}
+		res.Registries = append(res.Registries, auths...)
+	}
+	creds := make([]authfile.Credential, len(res.Registries))
+	for i, a := range res.Registries {
+		creds[i] = authfile.Credential{Host: a.Host, Username: a.Username, Password: a.Password}
+	}
+	if !f.noDocker {
+		dir := firstNonEmpty(f.dockerConfig, env.getenv("DOCKER_CONFIG"))
+		path := authfile.DockerConfigPath(dir, env.getenv("HOME"))
+		w, err := authfile.Write(path, creds)
+		if err != nil {
+			return res, err
+		}
+		res.DockerConfig, res.Warnings = path, append(res.Warnings, w.Warnings...)
+	}
+	if p := firstNonEmpty(f.authFile, env.getenv("REGISTRY_AUTH_FILE")); p != "" {
+		if _, err := authfile.Write(p, creds); err != nil {
+			return res, err
+		}
+		res.AuthFile = p
+	}
+	return res, nil
+}
+
+func newLoginCmd(env Env) *cobra.Command {
+	var (
+		af     awsFlags
+		lf     loginFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "login [--registries ACCOUNT|HOST,...] [--docker-config DIR] [--auth-file FILE]",
+		Short: "Log in to ECR registries for Docker, BuildKit, podman and buildah",
+		Long: `login calls ECR GetAuthorizationToken for each registry (accounts and regions; the caller's registry by
+default) and merges the logins into the Docker config ($DOCKER_CONFIG/config.json, mode 0600, other
+registries' entries untouched) and, with --auth-file or $REGISTRY_AUTH_FILE, a containers auth file.
+Tokens last 12 hours; within one job they are cached (--token-cache) and reused until half-life.
+Credentials come from the CI job's OIDC token when --role-arn is given, else from the default chain.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, src, err := af.loadAWS(ctx, env)
+			if err != nil {
+				return err
+			}
+			res, err := lf.login(ctx, env, cfg, src)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(env.Stdout, res)
+			}
+			for _, a := range res.Registries {
+				fmt.Fprintf(env.Stdout, "Logged in to %s (token valid until %s)\n", a.Host, a.ExpiresAt.UTC().Format(time.RFC3339))
+			}
+			if res.DockerConfig != "" {
+				fmt.Fprintf(env.Stderr, "wrote %s\n", res.DockerConfig)
+			}
+			if res.AuthFile != "" {
+				fmt.Fprintf(env.Stderr, "wrote %s\n", res.AuthFile)
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintln(env.Stderr, "warning: "+w)
+			}
+			return nil
+		},
+	}
+	af.add(cmd)
+	lf.add(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the registries and files as JSON (never the password)")
+	return cmd
+}

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
+	"github.com/spf13/cobra"
+)
+
+func newRewriteCmd(env Env) *cobra.Command {
+	var (
+		sf    scanFlags
+		mf    mapFlags
+		file  string
+		out   string
+		quiet bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rewrite [-f FILE] [-o OUT] [--build-arg K=V]... --registry HOST [--rules FILE]",
+		Short: "Print the Dockerfile with its image references pointed at the cache",
+		Long: `rewrite is for builders that cannot use the ecr-ptc frontend (kaniko, buildah, the classic builder): it
+prints the Dockerfile with every image reference the cache can serve replaced by its cache reference,
+and every other byte unchanged. All stages are rewritten, whatever --target a build later picks.
+Rewriting twice changes nothing.
+
+ARG-driven images:
+  FROM node:${NODE_VERSION}   the literal repository is rewritten, the tag stays a variable, so the same
+                              --build-arg NODE_VERSION=22 still works through the cache.
+  ARG BASE=node:20 / FROM $BASE
+                              the ARG's default is rewritten; a --build-arg BASE=... at build time replaces
+                              it and bypasses the cache unless it names a cache reference
+                              (use 'ecr-ptc map' to get one).
+  FROM ${REGISTRY}/app:1      a repository built from variables cannot be rewritten in place; it is left
+                              as is and reported on stderr.
+-f - reads stdin; -o writes a file atomically (it may be the input file). Changes are listed on stderr.`,
+		Example: `  ecr-ptc rewrite -f Dockerfile --registry 123456789012.dkr.ecr.us-east-1.amazonaws.com > Dockerfile.ecr
+  ecr-ptc rewrite -f Dockerfile -o Dockerfile --registry $REGISTRY --rules rules.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := sf.options(env)
+			if err != nil {
+				return err
+			}
+			m, err := mf.mapper(env)
+			if err != nil {
+				return err
+			}
+			var data []byte
+			name := file
+			if file == "-" {
+				name = "stdin"
+				data, err = io.ReadAll(env.Stdin)
+			} else {
+				data, err = os.ReadFile(file)
+			}
+			if err != nil {
+				return fmt.Errorf("cannot read %v", pathError(err))
+			}
+			mapper := func(ref string) (string, bool) {
+				r := m.Map(ref)
+				return r.Output, r.Rewritten
+			}
+			rewritten, changes, err := dockerfile.Rewrite(name, data, opts[0], mapper)
+			if err != nil {
+				return err
+			}
+			if !quiet {
+				for _, c := range changes {
+					if c.To == "" {
+						fmt.Fprintf(env.Stderr, "%s:%d: %s %s left unchanged: %s\n", c.File, c.Line, c.Instruction, c.From, c.Note)
+						continue
+					}
+					fmt.Fprintf(env.Stderr, "%s:%d: %s %s -> %s", c.File, c.Line, c.Instruction, c.From, c.To)
+					if c.Note != "" {
+						fmt.Fprintf(env.Stderr, " (%s)", c.Note)
+					}
+					fmt.Fprintln(env.Stderr)
+				}
+			}
+			if out == "" || out == "-" {
+				_, err = env.Stdout.Write(rewritten)
+				return err
+			}
+			perm := os.FileMode(0o644)
+			if fi, err := os.Stat(out); err == nil {
+				perm = fi.Mode().Perm()
+			}
+			if err := writeFileAtomic(out, rewritten, perm); err != nil {
+				return fmt.Errorf("cannot write %v", err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "Dockerfile", "the Dockerfile to rewrite (- for stdin)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the result to this file instead of stdout")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not list the changes on stderr")
+	sf.add(cmd, false)
+	mf.add(cmd)
+	return cmd
+}

@@ -1,0 +1,286 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
+	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/ecr-ptc/ecr-ptc/shared/rules"
+	"github.com/spf13/cobra"
+)
+
+func newRulesCmd(env Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "List, create and validate the registry's pull-through cache rules",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newRulesListCmd(env), newRulesEnsureCmd(env), newRulesValidateCmd(env))
+	return cmd
+}
+
+func newRulesListCmd(env Env) *cobra.Command {
+	var (
+		af     awsFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list [--json]",
+		Short: "List the pull-through cache rules (--json: the shape --rules files take)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, src, err := af.loadAWS(cmd.Context(), env)
+			if err != nil {
+				return err
+			}
+			set, err := ecrx.ListRules(cmd.Context(), ecr.NewFromConfig(cfg))
+			if err != nil {
+				return credentialsError(err, src)
+			}
+			if asJSON {
+				if set.Rules == nil {
+					set.Rules = []rules.Rule{}
+				}
+				return writeJSON(env.Stdout, set)
+			}
+			printRules(env, set.Rules)
+			return nil
+		},
+	}
+	af.add(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the rules as DescribePullThroughCacheRules JSON")
+	return cmd
+}
+
+func printRules(env Env, rs []rules.Rule) {
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PREFIX\tUPSTREAM\tURL\tCREDENTIAL")
+	for _, r := range rs {
+		cred := r.CredentialArn
+		if cred == "" {
+			cred = firstNonEmpty(r.CustomRoleArn, "-")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ECRRepositoryPrefix, firstNonEmpty(r.UpstreamRegistry, "-"), r.UpstreamRegistryURL, cred)
+	}
+	tw.Flush()
+}
+
+func newRulesEnsureCmd(env Env) *cobra.Command {
+	var (
+		af          awsFlags
+		sf          scanFlags
+		upstreams   []string
+		credentials []string
+		prefix      string
+		upstreamURL string
+		asJSON      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "ensure [--upstream NAME]... [--credential-arn [UPSTREAM=]ARN]... [PATH...]",
+		Short: "Create the pull-through cache rules the Dockerfiles (or --upstream) need",
+		Long: `ensure creates a rule for each --upstream (docker-hub, ecr-public, quay, k8s, github, gitlab, chainguard,
+azure, ecr) or, without --upstream, for every upstream the Dockerfiles under PATH use that no rule
+serves yet. A rule already serving an upstream is kept whatever its prefix. Safe to run from many jobs
+at once: a rule another job created first counts as success when it matches.
+Docker Hub, GHCR, GitLab, Chainguard and ACR need a Secrets Manager secret named ecr-pullthroughcache/...
+(--credential-arn ARN for all of them, or UPSTREAM=ARN for one).`,
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			ctx := cmd.Context()
+			creds, err := parseCredentialArns(credentials)
+			if err != nil {
+				return err
+			}
+			if (prefix != "" || upstreamURL != "") && len(upstreams) != 1 {
+				return usagef("--prefix and --upstream-url need exactly one --upstream")
+			}
+			cfg, src, err := af.loadAWS(ctx, env)
+			if err != nil {
+				return err
+			}
+			client := ecr.NewFromConfig(cfg)
+			wants := make([]ecrx.Want, 0, len(upstreams))
+			for _, u := range upstreams {
+				wants = append(wants, ecrx.Want{Upstream: u, Prefix: prefix, URL: upstreamURL})
+			}
+			if len(upstreams) == 0 {
+				if wants, err = neededUpstreams(ctx, env, client, sf, paths); err != nil {
+					return credentialsError(err, src)
+				}
+			}
+			var results []ecrx.EnsureResult
+			for _, w := range wants {
+				w.CredentialArn = creds.forUpstream(w.Upstream)
+				want, err := w.Rule()
+				if err != nil {
+					return usagef("%v", err)
+				}
+				res, err := ecrx.Ensure(ctx, client, want)
+				if err != nil {
+					return credentialsError(err, src)
+				}
+				results = append(results, res)
+			}
+			if asJSON {
+				if results == nil {
+					results = []ecrx.EnsureResult{}
+				}
+				return writeJSON(env.Stdout, results)
+			}
+			if len(results) == 0 {
+				fmt.Fprintln(env.Stdout, "Every upstream the Dockerfiles use has a rule already.")
+			}
+			for _, r := range results {
+				fmt.Fprintf(env.Stdout, "%s rule %q for %s\n", map[ecrx.EnsureAction]string{ecrx.Created: "created", ecrx.Existed: "kept"}[r.Action], r.Rule.ECRRepositoryPrefix, r.Rule.UpstreamRegistryURL)
+			}
+			return nil
+		},
+	}
+	af.add(cmd)
+	sf.add(cmd, true)
+	cmd.Flags().StringArrayVar(&upstreams, "upstream", nil, "an upstream to create a rule for (repeatable)")
+	cmd.Flags().StringArrayVar(&credentials, "credential-arn", nil, "Secrets Manager secret ARN (ecr-pullthroughcache/...), or UPSTREAM=ARN (repeatable)")
+	cmd.Flags().StringVar(&prefix, "prefix", "", "the ECR repository prefix (default: the upstream's, e.g. docker-hub)")
+	cmd.Flags().StringVar(&upstreamURL, "upstream-url", "", "the upstream registry host, for azure and ecr")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was created or kept as JSON")
+	return cmd
+}
+
+// credentialArns maps upstream names to secrets; "" holds the one for all.
+type credentialArns map[string]string
+
+func parseCredentialArns(in []string) (credentialArns, error) {
+	out := credentialArns{}
+	for _, c := range in {
+		if k, v, ok := strings.Cut(c, "="); ok && !strings.HasPrefix(c, "arn:") {
+			u, known := rules.ByName(k)
+			if !known {
+				return nil, usagef("--credential-arn %q: unknown upstream %q", c, k)
+			}
+			out[u.Name] = v
+			continue
+		}
+		out[""] = c
+	}
+	return out, nil
+}
+
+func (c credentialArns) forUpstream(name string) string {
+	u, ok := rules.ByName(name)
+	if !ok || !u.NeedsCredential {
+		return ""
+	}
+	return firstNonEmpty(c[u.Name], c[""])
+}
+
+// neededUpstreams scans the Dockerfiles and lists the upstreams that no existing rule serves.
+func neededUpstreams(ctx context.Context, env Env, client ecrx.DescribeRulesAPI, sf scanFlags, paths []string) ([]ecrx.Want, error) {
+	existing, err := ecrx.ListRules(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := sf.options(env)
+	if err != nil {
+		return nil, err
+	}
+	// Any host will do: only whether a rule exists matters here.
+	m := mapping.New("ecr-ptc.invalid", mapping.WithRules(existing))
+	results, failed, err := scanPaths(env, sf.files, paths, opts, m)
+	if err != nil {
+		return nil, err
+	}
+	if failed > 0 {
+		return nil, fmt.Errorf("%d Dockerfile(s) could not be evaluated; fix them first", failed)
+	}
+	seen := map[string]bool{}
+	var wants []ecrx.Want
+	for _, r := range results {
+		if r.Kind != mapping.NoRule {
+			continue
+		}
+		ref, err := imageref.Parse(r.Ref)
+		if err != nil {
+			continue
+		}
+		up, ok := rules.ForHost(ref.Host)
+		if !ok || seen[ref.Host] {
+			continue
+		}
+		seen[ref.Host] = true
+		w := ecrx.Want{Upstream: up.Name}
+		if up.Enum == "azure-container-registry" || up.Enum == "ecr" {
+			w.URL = ref.Host // these rules name one registry
+		}
+		wants = append(wants, w)
+	}
+	sort.Slice(wants, func(i, j int) bool { return wants[i].Upstream < wants[j].Upstream })
+	return wants, nil
+}
+
+func newRulesValidateCmd(env Env) *cobra.Command {
+	var (
+		af     awsFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "validate [--json]",
+		Short: "Ask ECR whether each rule can reach its upstream with its credential",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, src, err := af.loadAWS(ctx, env)
+			if err != nil {
+				return err
+			}
+			client := ecr.NewFromConfig(cfg)
+			set, err := ecrx.ListRules(ctx, client)
+			if err != nil {
+				return credentialsError(err, src)
+			}
+			var out []ecrx.Validation
+			invalid := 0
+			for _, r := range set.Rules {
+				v, err := ecrx.Validate(ctx, client, r)
+				if err != nil {
+					return err
+				}
+				if !v.Valid {
+					invalid++
+				}
+				out = append(out, v)
+			}
+			if asJSON {
+				if out == nil {
+					out = []ecrx.Validation{}
+				}
+				if err := writeJSON(env.Stdout, out); err != nil {
+					return err
+				}
+			} else {
+				for _, v := range out {
+					mark, note := "✓", ""
+					if !v.Valid {
+						mark, note = "✗", ": "+v.Failure
+					}
+					fmt.Fprintf(env.Stdout, "%s %s → %s%s\n", mark, v.Rule.ECRRepositoryPrefix, v.Rule.UpstreamRegistryURL, note)
+				}
+				if len(out) == 0 {
+					fmt.Fprintln(env.Stdout, "The registry has no pull-through cache rules; create them with `ecr-ptc rules ensure`.")
+				}
+			}
+			if invalid > 0 {
+				return exitError{ExitFailure}
+			}
+			return nil
+		},
+	}
+	af.add(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the verdicts as JSON")
+	return cmd
+}

@@ -1,0 +1,206 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/spf13/cobra"
+)
+
+// scanFlags select Dockerfiles and how to evaluate them; scan, rewrite and later setup share them.
+type scanFlags struct {
+	files     []string
+	buildArgs []string
+	target    string
+	platforms string
+	allStages bool
+}
+
+func (f *scanFlags) add(cmd *cobra.Command, multiFile bool) {
+	if multiFile {
+		cmd.Flags().StringArrayVarP(&f.files, "file", "f", nil, "a Dockerfile to scan (repeatable; besides the DIRs)")
+	}
+	cmd.Flags().StringArrayVar(&f.buildArgs, "build-arg", nil, "build argument NAME=VALUE, as given to the build (repeatable)")
+	cmd.Flags().StringVar(&f.target, "target", "", "the stage the build targets (default: the last stage)")
+	cmd.Flags().StringVar(&f.platforms, "platform", "", "target platform(s) of the build, e.g. linux/amd64,linux/arm64 (default linux/amd64)")
+	cmd.Flags().BoolVar(&f.allStages, "all-stages", false, "report every stage, not only those the target needs")
+}
+
+// options returns one analysis option set per requested platform.
+func (f *scanFlags) options(env Env) ([]dockerfile.Options, error) {
+	args, err := parseBuildArgs(env, f.buildArgs)
+	if err != nil {
+		return nil, err
+	}
+	plats := []string{""}
+	if strings.TrimSpace(f.platforms) != "" {
+		plats = nil
+		for _, p := range strings.Split(f.platforms, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				plats = append(plats, p)
+			}
+		}
+	}
+	var out []dockerfile.Options
+	for _, p := range plats {
+		out = append(out, dockerfile.Options{BuildArgs: args, Target: f.target, Platform: p, AllStages: f.allStages})
+	}
+	return out, nil
+}
+
+// scanResult is one image use with its mapping, the JSON object `scan --json` prints.
+type scanResult struct {
+	dockerfile.ImageUse
+	Output    string       `json:"output,omitempty"`
+	Rewritten bool         `json:"rewritten"`
+	Reason    string       `json:"reason,omitempty"`
+	Kind      mapping.Kind `json:"kind,omitempty"`
+}
+
+// scanPaths finds the Dockerfiles in paths, analyses each for every option set and maps what they use.
+// Files that fail are reported on stderr and counted; the others are still returned.
+func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapping.Mapper) ([]scanResult, int, error) {
+	var all []string
+	all = append(all, files...)
+	if len(files) == 0 && len(dirs) == 0 {
+		dirs = []string{"."}
+	}
+	for _, d := range dirs {
+		found, err := dockerfile.Find(d)
+		if err != nil {
+			return nil, 0, fmt.Errorf("cannot search %s", pathError(err))
+		}
+		if len(found) == 0 {
+			fmt.Fprintf(env.Stderr, "ecr-ptc: no Dockerfile under %s (looked for Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile).\n", d)
+		}
+		all = append(all, found...)
+	}
+	var out []scanResult
+	failed := 0
+	for _, file := range all {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "ecr-ptc: cannot read %v.\n", pathError(err))
+			failed++
+			continue
+		}
+		seen := map[string]bool{}
+		for _, o := range opts {
+			a, err := dockerfile.Analyze(file, data, o)
+			if err != nil {
+				fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(err))
+				failed++
+				break
+			}
+			for _, u := range a.Images {
+				key := fmt.Sprint(u.Line, u.Instruction, u.Ref, u.Raw, u.Error)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				r := scanResult{ImageUse: u}
+				if u.Error != "" {
+					failed++
+				} else if m != nil && u.Instruction != "ONBUILD" {
+					mr := m.Map(u.Ref)
+					r.Output, r.Rewritten, r.Reason, r.Kind = mr.Output, mr.Rewritten, mr.Reason, mr.Kind
+				} else if u.Instruction == "ONBUILD" {
+					r.Reason = "ONBUILD triggers run in the builds that use this image; not resolved here"
+				}
+				out = append(out, r)
+			}
+		}
+	}
+	return out, failed, nil
+}
+
+func newScanCmd(env Env) *cobra.Command {
+	var (
+		sf     scanFlags
+		mf     mapFlags
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "scan [-f FILE]... [DIR...] [--build-arg K=V]... [--target T] [--platform P] [--all-stages] [--registry HOST --rules FILE] [--json]",
+		Short: "List every image the Dockerfiles pull, as BuildKit evaluates them",
+		Long: `scan finds the Dockerfiles in each DIR (Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile) and lists
+every image a build pulls: FROM (ARGs evaluated with --build-arg), COPY --from=<image>,
+RUN --mount=from=<image> and the # syntax= frontend, for the stages --target needs (--all-stages: all).
+ONBUILD triggers are listed but not resolved. With --registry, each image also gets the cache reference
+that serves it. Exit status 1 when a Dockerfile cannot be read or evaluated.`,
+		Example: `  ecr-ptc scan .
+  ecr-ptc scan -f build/Dockerfile --build-arg NODE_VERSION=22 --target prod --json
+  ecr-ptc scan services/ --registry 123456789012.dkr.ecr.us-east-1.amazonaws.com --rules rules.json`,
+		RunE: func(cmd *cobra.Command, dirs []string) error {
+			opts, err := sf.options(env)
+			if err != nil {
+				return err
+			}
+			var m *mapping.Mapper
+			if mf.given(env) {
+				if m, err = mf.mapper(env); err != nil {
+					return err
+				}
+			}
+			results, failed, err := scanPaths(env, sf.files, dirs, opts, m)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if results == nil {
+					results = []scanResult{}
+				}
+				if err := writeJSON(env.Stdout, results); err != nil {
+					return err
+				}
+			} else {
+				printScanTable(env, results, m != nil)
+			}
+			if failed > 0 {
+				return exitError{ExitFailure}
+			}
+			return nil
+		},
+	}
+	sf.add(cmd, true)
+	mf.add(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per image use")
+	return cmd
+}
+
+func printScanTable(env Env, results []scanResult, mapped bool) {
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	if mapped {
+		fmt.Fprintln(tw, "LOCATION\tINSTRUCTION\tSTAGE\tIMAGE\tCACHE REF")
+	} else {
+		fmt.Fprintln(tw, "LOCATION\tINSTRUCTION\tSTAGE\tIMAGE")
+	}
+	for _, r := range results {
+		img := r.Ref
+		if r.Error != "" {
+			img = "error: " + r.Error
+		}
+		stage := r.Stage
+		if stage == "" {
+			stage = "-"
+		}
+		loc := fmt.Sprintf("%s:%d", r.File, r.Line)
+		if !mapped {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", loc, r.Instruction, stage, img)
+			continue
+		}
+		out := r.Output
+		switch {
+		case r.Error != "":
+			out = "-"
+		case !r.Rewritten:
+			out = "unchanged: " + r.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", loc, r.Instruction, stage, img, out)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
+	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/ecr-ptc/ecr-ptc/shared/report"
+	"github.com/ecr-ptc/ecr-ptc/shared/rules"
+	"github.com/ecr-ptc/ecr-ptc/shared/setup"
+	"github.com/spf13/cobra"
+)
+
+// setupFlags are the flags of setup and warm.
+type setupFlags struct {
+	af            awsFlags
+	lf            loginFlags
+	sf            scanFlags
+	mf            mapFlags
+	ensureRules   bool
+	upstreamCreds []string
+	warm          bool
+	reportJSON    string
+	envFile       string
+	asJSON        bool
+	concurrency   int
+}
+
+// run is the one CI step: credentials, login, rules, scan, probe, warm, report.
+func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login bool) (*report.Report, error) {
+	opts, err := f.sf.options(env)
+	if err != nil {
+		return nil, err
+	}
+	cfg, src, err := f.af.loadAWS(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	client := ecr.NewFromConfig(cfg)
+	var auths []ecrx.Auth
+	if login {
+		res, err := f.lf.login(ctx, env, cfg, src)
+		if err != nil {
+			return nil, err
+		}
+		auths = res.Registries
+		for _, a := range res.Registries {
+			fmt.Fprintf(env.Stderr, "logged in to %s (credentials: %s)\n", a.Host, src)
+		}
+	} else {
+		if auths, err = ecrx.Login(ctx, client); err != nil {
+			return nil, credentialsError(err, src)
+		}
+	}
+	registry := firstNonEmpty(f.mf.registry, env.getenv("ECR_PTC_REGISTRY"))
+	if registry == "" && len(auths) > 0 {
+		registry = auths[0].Host
+	}
+	m, err := f.mapper(ctx, env, client, registry, src)
+	if err != nil {
+		return nil, err
+	}
+	if f.ensureRules {
+		creds, err := parseCredentialArns(f.upstreamCreds)
+		if err != nil {
+			return nil, err
+		}
+		wants, err := neededUpstreams(ctx, env, client, f.sf, paths)
+		if err != nil {
+			return nil, credentialsError(err, src)
+		}
+		for _, w := range wants {
+			w.CredentialArn = creds.forUpstream(w.Upstream)
+			want, err := w.Rule()
+			if err != nil {
+				return nil, usagef("--ensure-rules: %v", err)
+			}
+			res, err := ecrx.Ensure(ctx, client, want)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(env.Stderr, "rule %q for %s: %s\n", res.Rule.ECRRepositoryPrefix, res.Rule.UpstreamRegistryURL, res.Action)
+		}
+		if len(wants) > 0 && f.mf.rulesFile == "" && len(f.mf.rules) == 0 {
+			if m, err = f.mapper(ctx, env, client, registry, src); err != nil {
+				return nil, err
+			}
+		}
+	}
+	results, failed, err := scanPaths(env, f.sf.files, paths, opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	if failed > 0 {
+		return nil, fmt.Errorf("%d Dockerfile(s) could not be read or evaluated (see above)", failed)
+	}
+	uses := make([]dockerfile.ImageUse, len(results))
+	for i, r := range results {
+		uses[i] = r.ImageUse
+	}
+	warmer := &ecrx.Warmer{Auths: auths, Concurrency: f.concurrency, Progress: progressPrinter(env)}
+	var plats []string
+	for _, o := range opts {
+		if o.Platform != "" {
+			plats = append(plats, o.Platform)
+		}
+	}
+	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency})
+	return rep, f.writeOutputs(env, rep, m)
+}
+
+// mapper uses --rules/--rule when given, else the registry's live rules.
+func (f *setupFlags) mapper(ctx context.Context, env Env, client ecrx.DescribeRulesAPI, registry string, src credSource) (*mapping.Mapper, error) {
+	if f.mf.rulesFile != "" || len(f.mf.rules) > 0 {
+		mf := f.mf
+		mf.registry = registry
+		return mf.mapper(env)
+	}
+	set, err := ecrx.ListRules(ctx, client)
+	if err != nil {
+		return nil, credentialsError(err, src)
+	}
+	return mapping.New(registry, mapping.WithRules(set)), nil
+}
+
+// writeOutputs writes the report JSON and the env file, each atomically.
+func (f *setupFlags) writeOutputs(env Env, rep *report.Report, m *mapping.Mapper) error {
+	if f.reportJSON != "" {
+		var buf bytes.Buffer
+		if err := report.WriteJSON(&buf, rep); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(f.reportJSON, buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("cannot write the report: %v", err)
+		}
+	}
+	if f.envFile != "" {
+		var buf bytes.Buffer
+		for _, kv := range exports(rep, m.Rules()) {
+			fmt.Fprintln(&buf, kv)
+		}
+		if err := writeFileAtomic(f.envFile, buf.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("cannot write the env file: %v", err)
+		}
+	}
+	return nil
+}
+
+// exports are the non-secret values later build steps need: the cache registry and the frontend's
+// rules, in the ECR_PTC_* build-arg names.
+func exports(rep *report.Report, set rules.Set) []string {
+	return []string{
+		"ECR_PTC_REGISTRY=" + rep.Registry,
+		"ECR_PTC_RULES=" + set.Spec(),
+		fmt.Sprintf("ECR_PTC_HITS=%d", rep.Totals.Hits),
+		fmt.Sprintf("ECR_PTC_MISSES=%d", rep.Totals.Misses),
+		fmt.Sprintf("ECR_PTC_WARMED=%d", rep.Totals.Warmed),
+		fmt.Sprintf("ECR_PTC_FALLBACKS=%d", rep.Totals.Fallbacks),
+	}
+}
+
+// progressPrinter shows warming as it happens, one line per start and finish.
+func progressPrinter(env Env) func(ecrx.WarmEvent) {
+	return func(e ecrx.WarmEvent) {
+		if !e.Done {
+			fmt.Fprintf(env.Stderr, "warming %s …\n", e.Ref)
+			return
+		}
+		r := e.Result
+		switch r.Outcome {
+		case ecrx.Warmed:
+			extra := ""
+			if len(r.Platforms) > 0 {
+				extra = " [" + strings.Join(r.Platforms, ", ") + "]"
+			}
+			fmt.Fprintf(env.Stderr, "✓ %s warmed in %s%s\n", e.Ref, r.Duration.Round(time.Millisecond), extra)
+		default:
+			fmt.Fprintf(env.Stderr, "✗ %s: %s\n", e.Ref, r.Reason)
+		}
+	}
+}
+
+func (f *setupFlags) add(cmd *cobra.Command, full bool) {
+	f.af.add(cmd)
+	f.sf.add(cmd, true)
+	f.mf.add(cmd)
+	fl := cmd.Flags()
+	fl.IntVar(&f.concurrency, "concurrency", 4, "images probed and warmed at once")
+	fl.StringVar(&f.reportJSON, "report-json", "", "write the cache report as JSON to this file")
+	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON on stdout")
+	if full {
+		f.lf.add(cmd)
+		fl.BoolVar(&f.ensureRules, "ensure-rules", false, "create the rules the Dockerfiles need (see `ecr-ptc rules ensure`)")
+		fl.StringArrayVar(&f.upstreamCreds, "credential-arn", nil, "with --ensure-rules: Secrets Manager secret ARN, or UPSTREAM=ARN (repeatable)")
+		fl.BoolVar(&f.warm, "warm", true, "pull every miss through the cache")
+		fl.StringVar(&f.envFile, "env-file", "", "write ECR_PTC_REGISTRY, ECR_PTC_RULES and the totals as KEY=VALUE lines (dotenv) to this file")
+	}
+}
+
+func (f *setupFlags) print(env Env, rep *report.Report) error {
+	if f.asJSON {
+		return report.WriteJSON(env.Stdout, rep)
+	}
+	return report.WriteText(env.Stdout, rep)
+}
+
+func newSetupCmd(env Env) *cobra.Command {
+	var f setupFlags
+	cmd := &cobra.Command{
+		Use:   "setup [PATH...] [--role-arn ARN] [--ensure-rules] [--warm] [--report-json FILE] [--env-file FILE]",
+		Short: "The one CI step: credentials, login, rules, scan, probe, warm and a report",
+		Long: `setup gets AWS credentials (the CI job's OIDC token with --role-arn, else the default chain), logs in to
+ECR (Docker config and auth file), optionally creates missing rules (--ensure-rules), scans the
+Dockerfiles under PATH (default .), probes the cache for each image (DescribeImages: hit or miss), pulls
+the misses through the cache (--warm, on by default), and reports. The cache registry is --registry, or
+the registry the login returned; rules are --rules/--rule, or the registry's own.
+--env-file writes the values later build steps need (ECR_PTC_REGISTRY, ECR_PTC_RULES, totals).
+Exit status 1 when an image could not be checked or warmed (outcome error).`,
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			rep, err := f.run(cmd.Context(), env, paths, true)
+			if err != nil {
+				return err
+			}
+			if err := f.print(env, rep); err != nil {
+				return err
+			}
+			if rep.Totals.Errors > 0 {
+				return exitError{ExitFailure}
+			}
+			return nil
+		},
+	}
+	f.add(cmd, true)
+	return cmd
+}
+
+func newWarmCmd(env Env) *cobra.Command {
+	f := setupFlags{warm: true}
+	cmd := &cobra.Command{
+		Use:   "warm [PATH...] [--platform P[,P...]]",
+		Short: "Pull every image the Dockerfiles use through the cache, so builds find it there",
+		Long: `warm probes the cache for every image the Dockerfiles under PATH use and pulls each miss through the cache
+registry with containerd's registry client, several at once. A tag@digest reference is warmed by its tag
+and then checked against the digest; a digest-only reference that is not cached cannot be warmed (ECR
+does not fill a cold cache by digest). With --platform, each platform's manifest is pulled too.`,
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			rep, err := f.run(cmd.Context(), env, paths, false)
+			if err != nil {
+				return err
+			}
+			if err := f.print(env, rep); err != nil {
+				return err
+			}
+			if rep.Totals.Errors > 0 {
+				return exitError{ExitFailure}
+			}
+			return nil
+		},
+	}
+	f.add(cmd, false)
+	return cmd
+}

@@ -1,0 +1,237 @@
+package ecr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/remotes"
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// WarmOutcome is what warming one image did.
+type WarmOutcome string
+
+// Warm outcomes.
+const (
+	Warmed         WarmOutcome = "warmed"          // pulled through the cache: it is cached now
+	DigestMismatch WarmOutcome = "digest-mismatch" // the tag resolves to another digest than the pinned one
+	CannotWarm     WarmOutcome = "cannot-warm"     // a digest-only reference the cache cannot fetch
+	WarmFailed     WarmOutcome = "failed"
+)
+
+// WarmRequest asks for one cache reference to be pulled through.
+type WarmRequest struct {
+	Ref       string   // the cache ref: host/prefix/path[:tag][@digest]
+	Platforms []string // platform manifests to make sure of ("linux/arm64"); none: the index only
+}
+
+// WarmResult reports one request.
+type WarmResult struct {
+	Ref       string        `json:"ref"`
+	Outcome   WarmOutcome   `json:"outcome"`
+	Digest    string        `json:"digest,omitempty"`
+	Platforms []string      `json:"platforms,omitempty"` // platform manifests now cached
+	Reason    string        `json:"reason,omitempty"`
+	Duration  time.Duration `json:"duration"`
+}
+
+// WarmEvent reports progress for a display.
+type WarmEvent struct {
+	Ref     string
+	Done    bool
+	Result  WarmResult // set when Done
+	Started time.Time
+}
+
+// Warmer pulls images through the cache registry with containerd's registry client, using the ECR
+// login, several at a time.
+type Warmer struct {
+	Auths       []Auth
+	Concurrency int // default 4
+	HTTPClient  *http.Client
+	Progress    func(WarmEvent) // called from several goroutines, one call at a time
+}
+
+// Warm resolves every request through the cache; results come back in request order.
+func (w *Warmer) Warm(ctx context.Context, reqs []WarmRequest) []WarmResult {
+	n := w.Concurrency
+	if n <= 0 {
+		n = 4
+	}
+	resolver := w.resolver()
+	results := make([]WarmResult, len(reqs))
+	var progressMu sync.Mutex
+	report := func(e WarmEvent) {
+		if w.Progress != nil {
+			progressMu.Lock()
+			w.Progress(e)
+			progressMu.Unlock()
+		}
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			start := time.Now()
+			report(WarmEvent{Ref: r.Ref, Started: start})
+			res := warmOne(ctx, resolver, r)
+			res.Duration = time.Since(start)
+			results[i] = res
+			report(WarmEvent{Ref: r.Ref, Done: true, Result: res, Started: start})
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (w *Warmer) resolver() remotes.Resolver {
+	creds := map[string]Auth{}
+	for _, a := range w.Auths {
+		creds[a.Host] = a
+	}
+	client := w.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 5 * time.Minute}
+	}
+	authorizer := docker.NewDockerAuthorizer(
+		docker.WithAuthClient(client),
+		docker.WithAuthCreds(func(host string) (string, string, error) {
+			if a, ok := creds[host]; ok {
+				return a.Username, a.Password, nil
+			}
+			return "", "", nil
+		}))
+	hosts := docker.ConfigureDefaultRegistries(
+		docker.WithAuthorizer(authorizer),
+		docker.WithClient(client),
+		docker.WithPlainHTTP(func(host string) (bool, error) {
+			if a, ok := creds[host]; ok {
+				return a.Insecure(), nil
+			}
+			return docker.MatchLocalhost(host)
+		}))
+	return docker.NewResolver(docker.ResolverOptions{Hosts: hosts})
+}
+
+func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) WarmResult {
+	res := WarmResult{Ref: r.Ref}
+	ref, err := imageref.Parse(r.Ref)
+	if err != nil {
+		res.Outcome, res.Reason = WarmFailed, err.Error()
+		return res
+	}
+	if ref.Tag == "" {
+		// Digest pulls do not fill a cold cache (reference, aws/containers-roadmap#2837): only a tag can warm.
+		name, desc, err := resolver.Resolve(ctx, r.Ref)
+		if err != nil {
+			res.Outcome, res.Reason = CannotWarm, "a digest-only reference cannot be pulled into a cold pull-through cache; pin it as tag@digest so the tag can warm it"
+			return res
+		}
+		res.Digest = desc.Digest.String()
+		return fetchPlatforms(ctx, resolver, name, desc, r.Platforms, res)
+	}
+	byTag := imageref.Ref{Host: ref.Host, Repository: ref.Repository, Tag: ref.Tag}.String()
+	name, desc, err := resolver.Resolve(ctx, byTag)
+	if err != nil {
+		res.Outcome, res.Reason = WarmFailed, warmError(err)
+		return res
+	}
+	res.Digest = desc.Digest.String()
+	if ref.Digest != "" && ref.Digest != res.Digest {
+		res.Outcome = DigestMismatch
+		res.Reason = fmt.Sprintf("the tag %s resolves to %s in the cache, not the pinned %s (the upstream tag moved, or the cache serves it stale for up to 24 h)", ref.Tag, res.Digest, ref.Digest)
+		return res
+	}
+	return fetchPlatforms(ctx, resolver, name, desc, r.Platforms, res)
+}
+
+// fetchPlatforms GETs the manifest (a HEAD may not import) and, for an index, each requested platform's
+// manifest: index children are fetched lazily by the cache (reference), so a build on another platform
+// would otherwise meet a cold child.
+func fetchPlatforms(ctx context.Context, resolver remotes.Resolver, name string, desc ocispec.Descriptor, plats []string, res WarmResult) WarmResult {
+	fetcher, err := resolver.Fetcher(ctx, name)
+	if err != nil {
+		res.Outcome, res.Reason = WarmFailed, warmError(err)
+		return res
+	}
+	body, err := fetchAll(ctx, fetcher, desc)
+	if err != nil {
+		res.Outcome, res.Reason = WarmFailed, warmError(err)
+		return res
+	}
+	res.Outcome = Warmed
+	if !isIndex(desc.MediaType) || len(plats) == 0 {
+		return res
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(body, &idx); err != nil {
+		res.Outcome, res.Reason = WarmFailed, "the cache returned an index that is not valid JSON"
+		return res
+	}
+	for _, p := range plats {
+		spec, err := platforms.Parse(p)
+		if err != nil {
+			res.Outcome, res.Reason = WarmFailed, fmt.Sprintf("platform %q: %v", p, err)
+			return res
+		}
+		m := platforms.OnlyStrict(spec)
+		found := false
+		for _, child := range idx.Manifests {
+			if child.Platform == nil || !m.Match(*child.Platform) {
+				continue
+			}
+			if _, err := fetchAll(ctx, fetcher, child); err != nil {
+				res.Outcome, res.Reason = WarmFailed, fmt.Sprintf("platform %s: %s", p, warmError(err))
+				return res
+			}
+			res.Platforms = append(res.Platforms, platforms.Format(spec))
+			found = true
+			break
+		}
+		if !found {
+			res.Outcome, res.Reason = WarmFailed, fmt.Sprintf("the image has no %s manifest", p)
+			return res
+		}
+	}
+	return res
+}
+
+func fetchAll(ctx context.Context, f remotes.Fetcher, desc ocispec.Descriptor) ([]byte, error) {
+	rc, err := f.Fetch(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(io.LimitReader(rc, 8<<20))
+}
+
+func isIndex(mt string) bool {
+	return mt == ocispec.MediaTypeImageIndex || mt == "application/vnd.docker.distribution.manifest.list.v2+json"
+}
+
+// warmError keeps containerd's message short and free of URLs with credentials.
+func warmError(err error) string {
+	switch {
+	case errdefs.IsNotFound(err):
+		return "not found through the cache (the image or tag does not exist upstream, or the path is wrong — Docker Hub official images need library/)"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	}
+	// One line: containerd sometimes wraps registry bodies with newlines.
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}

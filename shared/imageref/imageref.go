@@ -1,0 +1,171 @@
+// Package imageref normalises container image references the way Docker clients and BuildKit do, with
+// every Docker Hub alias folded into one host, and recognises Amazon ECR registry hosts.
+package imageref
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// DockerHub is the canonical host of Docker Hub in normalised references.
+const DockerHub = "docker.io"
+
+// DockerHubUpstreamURL is the host an ECR pull-through cache rule names for Docker Hub.
+const DockerHubUpstreamURL = "registry-1.docker.io"
+
+// Scratch is the reserved empty base image; it is never pulled.
+const Scratch = "scratch"
+
+// dockerHubAliases are the host names that all mean Docker Hub.
+var dockerHubAliases = map[string]bool{
+	"docker.io":            true,
+	"index.docker.io":      true,
+	"registry-1.docker.io": true,
+}
+
+// IsDockerHub reports whether host names Docker Hub.
+func IsDockerHub(host string) bool { return dockerHubAliases[strings.ToLower(host)] }
+
+// CanonicalHost folds Docker Hub aliases into DockerHub and lower-cases the host; other hosts keep their
+// port.
+func CanonicalHost(host string) string {
+	if IsDockerHub(host) {
+		return DockerHub
+	}
+	return strings.ToLower(host)
+}
+
+// Ref is a parsed, normalised image reference.
+type Ref struct {
+	Host       string // canonical registry host, "docker.io" for Docker Hub
+	Repository string // repository path on that host, "library/alpine" for official images
+	Tag        string // may be empty
+	Digest     string // may be empty
+}
+
+// InvalidError reports a reference that cannot be parsed.
+type InvalidError struct {
+	Input  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("invalid image reference %q: %s", e.Input, e.Reason)
+}
+
+// Parse normalises s: a missing host means Docker Hub, one-segment Docker Hub names gain "library/",
+// and every Docker Hub alias becomes "docker.io". Tag and digest are kept as given; neither is added.
+func Parse(s string) (Ref, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return Ref{}, &InvalidError{Input: s, Reason: "it is empty"}
+	}
+	if in != s {
+		return Ref{}, &InvalidError{Input: s, Reason: "it has surrounding spaces"}
+	}
+	// registry-1.docker.io is not folded by distribution/reference; rewrite it first so that
+	// "registry-1.docker.io/alpine" gains "library/" like "docker.io/alpine" does.
+	if host, rest, ok := strings.Cut(in, "/"); ok && strings.EqualFold(host, DockerHubUpstreamURL) {
+		in = DockerHub + "/" + rest
+	}
+	named, err := reference.ParseNormalizedNamed(in)
+	if err != nil {
+		return Ref{}, &InvalidError{Input: s, Reason: describe(err, s)}
+	}
+	r := Ref{Host: CanonicalHost(reference.Domain(named)), Repository: reference.Path(named)}
+	if t, ok := named.(reference.Tagged); ok {
+		r.Tag = t.Tag()
+	}
+	if d, ok := named.(reference.Digested); ok {
+		r.Digest = d.Digest().String()
+	}
+	return r, nil
+}
+
+// describe turns distribution/reference's terse errors into a sentence a person can act on.
+func describe(err error, s string) string {
+	switch {
+	case errors.Is(err, reference.ErrNameContainsUppercase), strings.Contains(err.Error(), "must be lowercase"):
+		return "repository names must be lowercase"
+	case errors.Is(err, reference.ErrNameTooLong):
+		return fmt.Sprintf("the name is longer than %d characters", reference.NameTotalLengthMax)
+	case errors.Is(err, reference.ErrDigestInvalidFormat):
+		return "the digest is not a valid sha256 digest"
+	case strings.Contains(s, "://"):
+		return "a reference has no URL scheme; drop the https:// part"
+	case errors.Is(err, reference.ErrNameEmpty):
+		return "the repository name is empty"
+	case errors.Is(err, reference.ErrTagInvalidFormat):
+		return "the tag is not valid"
+	default:
+		return "it is not of the form [host[:port]/]name[:tag][@digest]"
+	}
+}
+
+// Name is host/repository.
+func (r Ref) Name() string { return r.Host + "/" + r.Repository }
+
+// String is the full normalised reference with tag and digest as parsed.
+func (r Ref) String() string {
+	s := r.Name()
+	if r.Tag != "" {
+		s += ":" + r.Tag
+	}
+	if r.Digest != "" {
+		s += "@" + r.Digest
+	}
+	return s
+}
+
+// WithDefaultTag returns r with tag "latest" when it has neither tag nor digest, as every client does.
+func (r Ref) WithDefaultTag() Ref {
+	if r.Tag == "" && r.Digest == "" {
+		r.Tag = "latest"
+	}
+	return r
+}
+
+// Normalize parses s and returns the normalised reference with the default tag added, the form in which
+// BuildKit resolves an image ("alpine" → "docker.io/library/alpine:latest").
+func Normalize(s string) (string, error) {
+	r, err := Parse(s)
+	if err != nil {
+		return "", err
+	}
+	return r.WithDefaultTag().String(), nil
+}
+
+// ecrHost matches private ECR registry hosts in every partition and endpoint flavour; it follows
+// amazon-ecr-credential-helper's ExtractRegistry pattern (FIPS, dual-stack "dkr-ecr", China, EU sovereign).
+var ecrHost = regexp.MustCompile(`^(\d{12})\.dkr[\.\-]ecr(\-fips)?\.([a-zA-Z0-9][a-zA-Z0-9-_]*)\.(amazonaws\.com(\.cn)?|sc2s\.sgov\.gov|c2s\.ic\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov|amazonaws\.eu|on\.aws)$`)
+
+// ECRRegistry describes a private ECR registry host.
+type ECRRegistry struct {
+	AccountID string
+	Region    string
+	FIPS      bool
+}
+
+// ParseECRHost reports whether host (without port) is a private ECR registry and, if so, its account
+// and region.
+func ParseECRHost(host string) (ECRRegistry, bool) {
+	m := ecrHost.FindStringSubmatch(strings.ToLower(host))
+	if m == nil {
+		return ECRRegistry{}, false
+	}
+	return ECRRegistry{AccountID: m[1], Region: m[3], FIPS: m[2] != ""}, true
+}
+
+// ECRHost is the registry host of a private ECR registry in the standard AWS partition (or China's, by
+// region).
+func ECRHost(accountID, region string) string {
+	suffix := "amazonaws.com"
+	if strings.HasPrefix(region, "cn-") {
+		suffix = "amazonaws.com.cn"
+	}
+	return fmt.Sprintf("%s.dkr.ecr.%s.%s", accountID, region, suffix)
+}

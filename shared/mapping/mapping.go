@@ -1,0 +1,181 @@
+// Package mapping says which ECR pull-through cache reference serves an image reference, or why the
+// reference stays as it is.
+package mapping
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
+	"github.com/ecr-ptc/ecr-ptc/shared/rules"
+)
+
+// MaxRepositoryName is ECR's RepositoryName length limit (service model: max 256).
+const MaxRepositoryName = 256
+
+// Result is the mapping of one input reference.
+type Result struct {
+	Input     string `json:"input"`
+	Output    string `json:"output"`    // the cache ref, or Input unchanged
+	Rewritten bool   `json:"rewritten"` // Output is a cache ref
+	Reason    string `json:"reason"`    // why, in a sentence a person can act on
+	Error     string `json:"error,omitempty"`
+	// Ref is the input normalised in full ("docker.io/library/alpine:latest"); empty when invalid.
+	Ref string `json:"ref,omitempty"`
+	// Upstream is the upstream registry host of Ref when a rule serves it.
+	Upstream string `json:"upstream,omitempty"`
+	// Repository is the cache repository name in the registry ("docker-hub/library/alpine").
+	Repository string `json:"repository,omitempty"`
+	// Prefix is the matched rule's ecrRepositoryPrefix.
+	Prefix string `json:"prefix,omitempty"`
+	// Tag and Digest of the cache ref (the input's, with "latest" added when neither was given).
+	Tag    string `json:"tag,omitempty"`
+	Digest string `json:"digest,omitempty"`
+	// Kind classifies Reason for programs: see the Kind constants.
+	Kind Kind `json:"kind"`
+}
+
+// Kind is the machine-readable class of a Result.
+type Kind string
+
+// Kinds of results.
+const (
+	Cached      Kind = "cached"        // served by the cache: Output is the cache ref
+	AlreadyHere Kind = "already"       // already on the cache registry
+	NoRule      Kind = "no-rule"       // a supported upstream without a rule
+	Unsupported Kind = "unsupported"   // an upstream ECR's pull-through cache cannot serve
+	Local       Kind = "local"         // a local or private registry (localhost, host:port)
+	ScratchKind Kind = "scratch"       // the empty image
+	Invalid     Kind = "invalid"       // not a valid reference
+	NoRegistry  Kind = "no-registry"   // no cache registry was configured
+	TooLong     Kind = "name-too-long" // the cache repository name would break ECR's limit
+)
+
+// Mapper maps references onto one cache registry with its rules.
+type Mapper struct {
+	registry string
+	rules    rules.Set
+}
+
+// Option configures a Mapper.
+type Option func(*Mapper)
+
+// WithRules sets the rules; without it the rules.Defaults() prefixes apply.
+func WithRules(s rules.Set) Option { return func(m *Mapper) { m.rules = s } }
+
+// New returns a Mapper for the cache registry host[:port] (a URL scheme and trailing slash are dropped).
+func New(registry string, opts ...Option) *Mapper {
+	m := &Mapper{registry: NormalizeRegistry(registry), rules: rules.Defaults()}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// NormalizeRegistry strips a scheme, path separators and case from a registry host.
+func NormalizeRegistry(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	return strings.ToLower(strings.TrimRight(s, "/"))
+}
+
+// Registry is the cache registry host.
+func (m *Mapper) Registry() string { return m.registry }
+
+// Rules is the rule set in use.
+func (m *Mapper) Rules() rules.Set { return m.rules }
+
+// Map maps one reference.
+func (m *Mapper) Map(input string) Result {
+	res := Result{Input: input, Output: input}
+	if input == imageref.Scratch {
+		res.Kind, res.Reason = ScratchKind, "scratch is the empty image; nothing is pulled"
+		return res
+	}
+	ref, err := imageref.Parse(input)
+	if err != nil {
+		res.Kind, res.Error, res.Reason = Invalid, err.Error(), err.Error()
+		return res
+	}
+	ref = ref.WithDefaultTag()
+	res.Ref = ref.String()
+	if m.registry == "" {
+		res.Kind, res.Reason = NoRegistry, "no cache registry given; pass --registry ACCOUNT.dkr.ecr.REGION.amazonaws.com"
+		return res
+	}
+	if ref.Host == m.registry {
+		res.Kind, res.Reason = AlreadyHere, "already on the cache registry"
+		return res
+	}
+	up, supported := rules.ForHost(ref.Host)
+	candidates := m.rules.ForHost(ref.Host)
+	if len(candidates) == 0 {
+		switch {
+		case supported:
+			res.Kind, res.Reason = NoRule, noRuleReason(ref.Host, up)
+		case isLocal(ref.Host):
+			res.Kind, res.Reason = Local, fmt.Sprintf("%s is a local or private registry, not an upstream ECR can cache; pulled directly", ref.Host)
+		default:
+			res.Kind, res.Reason = Unsupported, fmt.Sprintf("ECR's pull-through cache does not support %s (it supports Docker Hub, ECR Public, Quay, registry.k8s.io, GHCR, GitLab, Chainguard, Azure Container Registry and ECR); pulled directly", ref.Host)
+		}
+		return res
+	}
+	for _, r := range candidates {
+		path, ok := cachePath(r, ref.Repository)
+		if !ok {
+			continue
+		}
+		if len(path) > MaxRepositoryName {
+			res.Kind, res.Reason = TooLong, fmt.Sprintf("the cache repository %q would be %d characters, over ECR's limit of %d; pulled directly", path, len(path), MaxRepositoryName)
+			return res
+		}
+		res.Rewritten, res.Kind = true, Cached
+		res.Upstream, res.Repository, res.Prefix = ref.Host, path, strings.TrimSuffix(r.ECRRepositoryPrefix, "/")
+		res.Tag, res.Digest = ref.Tag, ref.Digest
+		res.Output = imageref.Ref{Host: m.registry, Repository: path, Tag: ref.Tag, Digest: ref.Digest}.String()
+		res.Reason = fmt.Sprintf("served by the pull-through cache rule %q for %s", res.Prefix, r.UpstreamRegistryURL)
+		return res
+	}
+	res.Kind = NoRule
+	res.Reason = fmt.Sprintf("no pull-through cache rule for %s covers %s (the rules for that host have an upstreamRepositoryPrefix that does not match)", ref.Host, ref.Repository)
+	return res
+}
+
+// cachePath is the repository path in the cache registry for an upstream repository under rule r.
+// ECR does not add "library/" for Docker Hub: imageref has already put it in the path.
+func cachePath(r rules.Rule, repo string) (string, bool) {
+	if up := strings.TrimSuffix(r.UpstreamRepositoryPrefix, "/"); up != "" && up != rules.Root {
+		rest, ok := strings.CutPrefix(repo, up+"/")
+		if !ok {
+			return "", false
+		}
+		repo = rest
+	}
+	prefix := strings.TrimSuffix(r.ECRRepositoryPrefix, "/")
+	if prefix == rules.Root {
+		return repo, true
+	}
+	return prefix + "/" + repo, true
+}
+
+func noRuleReason(host string, up rules.Upstream) string {
+	cmd := "ecr-ptc rules ensure --upstream " + up.Name
+	if up.URL == "" || up.Enum == "azure-container-registry" || up.Enum == "ecr" {
+		cmd += " --upstream-url " + host
+	}
+	if up.NeedsCredential {
+		cmd += " --credential-arn arn:aws:secretsmanager:REGION:ACCOUNT:secret:ecr-pullthroughcache/" + up.Name
+		return fmt.Sprintf("no pull-through cache rule for %s; create one with `%s` (%s needs a Secrets Manager secret named ecr-pullthroughcache/...)", host, cmd, host)
+	}
+	return fmt.Sprintf("no pull-through cache rule for %s; create one with `%s`", host, cmd)
+}
+
+// isLocal reports hosts that are registries of one's own: localhost, loopback, a host with a port, or a
+// single-label name.
+func isLocal(host string) bool {
+	h := host
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		return true
+	}
+	return h == "localhost" || strings.HasPrefix(h, "127.") || strings.HasPrefix(h, "[") || !strings.Contains(h, ".")
+}

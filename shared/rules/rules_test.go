@@ -1,0 +1,121 @@
+package rules_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/rules"
+)
+
+func TestParseCLIOutput(t *testing.T) {
+	// The shape `aws ecr describe-pull-through-cache-rules` prints, timestamps and all.
+	doc := `{
+    "pullThroughCacheRules": [
+        {
+            "ecrRepositoryPrefix": "dockerhub-public",
+            "upstreamRegistryUrl": "registry-1.docker.io",
+            "createdAt": "2024-03-11T09:12:44.120000+00:00",
+            "registryId": "123456789012",
+            "credentialArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf",
+            "upstreamRegistry": "docker-hub",
+            "updatedAt": "2024-03-11T09:12:44.120000+00:00"
+        }
+    ],
+    "nextToken": null
+}`
+	s, err := rules.Parse("rules.json", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := s.ForHost("index.docker.io")
+	if len(got) != 1 || got[0].ECRRepositoryPrefix != "dockerhub-public" || got[0].RegistryID != "123456789012" {
+		t.Fatalf("ForHost = %+v", got)
+	}
+	if s.ForHost("quay.io") != nil {
+		t.Fatal("quay.io has no rule")
+	}
+}
+
+func TestParseArray(t *testing.T) {
+	s, err := rules.Parse("r.json", []byte(`[{"ecrRepositoryPrefix":"q","upstreamRegistryUrl":"quay.io"}]`))
+	if err == nil {
+		t.Fatalf("a 1-character prefix must be refused (ECR: 2-30 characters), got %+v", s)
+	}
+	s, err = rules.Parse("r.json", []byte(`[{"ecrRepositoryPrefix":"quay","upstreamRegistryUrl":"https://quay.io/"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Rules[0].UpstreamHost() != "quay.io" {
+		t.Fatalf("host = %q", s.Rules[0].UpstreamHost())
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := map[string]string{
+		"":                                       "empty",
+		"{":                                      "line 1: invalid JSON: the document ends",
+		"{\n\"pullThroughCacheRules\": [\n{,}]}": "line 3: invalid JSON",
+		`{"rules": []}`:                          `no "pullThroughCacheRules" key`,
+		`{"pullThroughCacheRules": {}}`:          "must be a",
+		`{"pullThroughCacheRules": [{"upstreamRegistryUrl":"quay.io"}]}`:                                                                                         `rule 1: "ecrRepositoryPrefix" is missing`,
+		`{"pullThroughCacheRules": [{"ecrRepositoryPrefix":"quay"}]}`:                                                                                            `rule 1: "upstreamRegistryUrl" is missing`,
+		`{"pullThroughCacheRules": [{"ecrRepositoryPrefix":"Quay","upstreamRegistryUrl":"quay.io"}]}`:                                                            "lowercase",
+		`{"pullThroughCacheRules": [{"ecrRepositoryPrefix":"quay","upstreamRegistryUrl":"quay.io","upstreamRegistry":"nope"}]}`:                                  "not one ECR knows",
+		`{"pullThroughCacheRules": [{"ecrRepositoryPrefix":"aa","upstreamRegistryUrl":"quay.io"},{"ecrRepositoryPrefix":"aa","upstreamRegistryUrl":"ghcr.io"}]}`: "two rules use the prefix",
+		`{"pullThroughCacheRules": []} {}`: "unexpected data",
+	}
+	for in, want := range cases {
+		_, err := rules.Parse("bad.json", []byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "bad.json: ") {
+			t.Errorf("Parse(%q) = %v, want an error containing %q", in, err, want)
+		}
+	}
+}
+
+func TestParseSpec(t *testing.T) {
+	s, err := rules.ParseSpec("docker.io=docker-hub, registry-1.docker.io=hub2,ghcr.io=github,quay=q-io,myacr.azurecr.io=acr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(s.ForHost("docker.io")); got != 2 {
+		t.Fatalf("docker.io and registry-1.docker.io both name Docker Hub; got %d rules", got)
+	}
+	if r := s.ForHost("quay.io"); len(r) != 1 || r[0].UpstreamRegistry != "quay" {
+		t.Fatalf("quay: %+v", r)
+	}
+	if r := s.ForHost("myacr.azurecr.io"); len(r) != 1 || r[0].UpstreamRegistry != "azure-container-registry" {
+		t.Fatalf("acr: %+v", r)
+	}
+	if got, want := s.Spec(), "docker.io=docker-hub,docker.io=hub2,ghcr.io=github,quay.io=q-io,myacr.azurecr.io=acr"; got != want {
+		t.Errorf("Spec() = %q, want %q", got, want)
+	}
+	for _, bad := range []string{"docker.io", "=x", "docker.io=", "nowhere=xx", "docker.io=X"} {
+		if _, err := rules.ParseSpec(bad); err == nil {
+			t.Errorf("ParseSpec(%q) accepted", bad)
+		}
+	}
+}
+
+func TestUpstreams(t *testing.T) {
+	for name, enum := range map[string]string{"docker-hub": "docker-hub", "dockerhub": "docker-hub", "ghcr": "github-container-registry", "quay.io": "quay", "k8s": "k8s", "gitlab": "gitlab-container-registry", "chainguard": "chainguard", "ecr-public": "ecr-public", "azure": "azure-container-registry", "ecr": "ecr"} {
+		u, ok := rules.ByName(name)
+		if !ok || u.Enum != enum {
+			t.Errorf("ByName(%q) = %+v, %v", name, u, ok)
+		}
+	}
+	if u, ok := rules.ForHost("123456789012.dkr.ecr.eu-west-1.amazonaws.com"); !ok || u.Enum != "ecr" {
+		t.Errorf("private ECR host: %+v", u)
+	}
+	for _, h := range []string{"mcr.microsoft.com", "gcr.io", "localhost:5000"} {
+		if _, ok := rules.ForHost(h); ok {
+			t.Errorf("%s is not an upstream ECR supports", h)
+		}
+	}
+	// Credential needs follow the reference: Docker Hub, GHCR, ACR, GitLab, Chainguard need a secret.
+	for _, u := range rules.Upstreams() {
+		want := map[string]bool{"docker-hub": true, "github-container-registry": true, "azure-container-registry": true, "gitlab-container-registry": true, "chainguard": true}[u.Enum]
+		if u.NeedsCredential != want {
+			t.Errorf("%s NeedsCredential = %v", u.Name, u.NeedsCredential)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+// Package setup checks and warms the cache for every image a set of Dockerfiles uses and builds the cache
+// report: map each image to its cache reference, probe ECR for it, and pull the misses through the cache.
+package setup
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/ecr-ptc/ecr-ptc/shared/report"
+)
+
+// Deps are the parts setup works with.
+type Deps struct {
+	Mapper *mapping.Mapper
+	Images ecr.DescribeImagesAPI // probes; nil skips probing (every image is a miss)
+	Warmer *ecr.Warmer           // nil: no warming
+	Now    func() time.Time
+}
+
+// Options tune a run.
+type Options struct {
+	Warm      bool
+	Platforms []string // platform manifests to warm
+	// Concurrency bounds parallel probes (default 8).
+	Concurrency int
+}
+
+// Run builds the report for the image uses a scan found. Each distinct image is probed and warmed once.
+func Run(ctx context.Context, uses []dockerfile.ImageUse, d Deps, o Options) *report.Report {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	rep := &report.Report{Registry: d.Mapper.Registry(), GeneratedAt: now().UTC()}
+	index := map[string]int{}
+	var mapped []mapping.Result
+	for _, u := range uses {
+		use := report.Use{File: u.File, Line: u.Line, Instruction: u.Instruction, Stage: u.Stage}
+		if u.Instruction == "ONBUILD" {
+			continue // reported by scan; resolved in the builds that use the image
+		}
+		key := u.Ref
+		if u.Error != "" {
+			key = "error:" + u.File + fmt.Sprint(u.Line)
+		}
+		if i, ok := index[key]; ok {
+			rep.Images[i].Uses = append(rep.Images[i].Uses, use)
+			continue
+		}
+		index[key] = len(rep.Images)
+		im := report.Image{Ref: u.Ref, Instruction: u.Instruction, Uses: []report.Use{use}}
+		var m mapping.Result
+		if u.Error != "" {
+			im.Ref, im.Outcome, im.Reason = u.Raw, report.Error, u.Error
+		} else {
+			m = d.Mapper.Map(u.Ref)
+			im.Upstream = m.Upstream
+			if m.Rewritten {
+				im.CacheRef = m.Output
+			} else {
+				im.Outcome, im.Reason = report.Unchanged, m.Reason
+			}
+		}
+		rep.Images = append(rep.Images, im)
+		mapped = append(mapped, m)
+	}
+
+	probeAll(ctx, rep, mapped, d, o)
+	if o.Warm && d.Warmer != nil {
+		warmMisses(ctx, rep, o, d.Warmer)
+	}
+	rep.Tally()
+	return rep
+}
+
+func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, d Deps, o Options) {
+	n := o.Concurrency
+	if n <= 0 {
+		n = 8
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i := range rep.Images {
+		im := &rep.Images[i]
+		if im.Outcome != "" {
+			continue
+		}
+		m := mapped[i]
+		if d.Images == nil {
+			im.Outcome, im.Reason = report.Miss, "not probed"
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			start := time.Now()
+			res, err := ecr.Probe(ctx, d.Images, m.Repository, m.Tag, m.Digest)
+			im.DurationMS = time.Since(start).Milliseconds()
+			switch {
+			case err != nil:
+				im.Outcome, im.Reason = report.Error, err.Error()
+			case res.Outcome == ecr.Hit:
+				im.Outcome, im.Digest, im.Size, im.PushedAt = report.Hit, res.Digest, res.Size, res.PushedAt
+				if m.Digest != "" && m.Tag != "" && res.Digest != m.Digest {
+					// tag@digest: the build asks the cache for the digest, which it does not hold.
+					im.Outcome = report.Fallback
+					im.Reason = fmt.Sprintf("the cache's %s is %s, not the pinned %s; the build falls back to the upstream", m.Tag, res.Digest, m.Digest)
+				}
+			default:
+				im.Outcome, im.Reason = report.Miss, res.Reason
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func warmMisses(ctx context.Context, rep *report.Report, o Options, w *ecr.Warmer) {
+	var reqs []ecr.WarmRequest
+	var which []int
+	for i, im := range rep.Images {
+		if im.Outcome == report.Miss && im.CacheRef != "" {
+			reqs = append(reqs, ecr.WarmRequest{Ref: im.CacheRef, Platforms: o.Platforms})
+			which = append(which, i)
+		}
+	}
+	if len(reqs) == 0 {
+		return
+	}
+	for k, res := range w.Warm(ctx, reqs) {
+		im := &rep.Images[which[k]]
+		im.DurationMS += res.Duration.Milliseconds()
+		switch res.Outcome {
+		case ecr.Warmed:
+			im.Outcome, im.Digest, im.Platforms, im.Reason = report.Warmed, res.Digest, res.Platforms, ""
+		case ecr.CannotWarm:
+			im.Reason = res.Reason // stays a miss: the build will fall back
+		case ecr.DigestMismatch:
+			im.Outcome, im.Digest, im.Reason = report.Fallback, res.Digest, res.Reason
+		default:
+			im.Outcome, im.Reason = report.Error, res.Reason
+		}
+	}
+}
