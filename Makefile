@@ -32,7 +32,7 @@ fuzz: ## each fuzz target for FUZZTIME (default 20s)
 bench: ## benchmarks (numbers are written in the README)
 	$(GO) test ./shared/dockerfile -run '^$$' -bench . -benchmem -count 5
 
-demo: build ## map, scan and rewrite on examples/ (no AWS account needed)
+demo: build ## map, scan and rewrite on examples/, then the real flow on the embedded sandbox (no AWS account needed)
 	@echo '== ecr-ptc map: which cache ref serves each image'
 	$(BIN)/ecr-ptc map --registry $(DEMO_REGISTRY) --explain node:20 ghcr.io/actions/runner:2.317.0 \
 	  quay.io/prometheus/prometheus:v2.53.0 mcr.microsoft.com/dotnet/sdk:8.0 scratch
@@ -45,6 +45,9 @@ demo: build ## map, scan and rewrite on examples/ (no AWS account needed)
 	@echo
 	@echo '== ecr-ptc rewrite: the Dockerfile for kaniko/buildah, pointed at the cache'
 	$(BIN)/ecr-ptc rewrite -f examples/node-app/Dockerfile --registry $(DEMO_REGISTRY) --rules examples/rules.json
+	@echo
+	@echo '== the real flow on the embedded sandbox (a local ECR with the pull-through cache)'
+	$(BIN)/ecr-ptc sandbox -- bash examples/demo.sh
 
 clean:
 	rm -rf $(BIN)

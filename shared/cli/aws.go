@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -25,6 +26,7 @@ type awsFlags struct {
 	duration      time.Duration
 	sessionPolicy string
 	idTokenVar    string
+	timeout       time.Duration
 }
 
 func (f *awsFlags) add(cmd *cobra.Command) {
@@ -36,6 +38,7 @@ func (f *awsFlags) add(cmd *cobra.Command) {
 	fl.DurationVar(&f.duration, "role-duration", 0, "role session duration, 15m–12h (default: STS's, 1h)")
 	fl.StringVar(&f.sessionPolicy, "session-policy", "", "an inline session policy (JSON) to narrow the role")
 	fl.StringVar(&f.idTokenVar, "id-token-var", "ECR_PTC_ID_TOKEN", "GitLab: the variable named in the job's id_tokens that holds the OIDC token")
+	fl.DurationVar(&f.timeout, "aws-timeout", 30*time.Second, "timeout of each AWS API request (the SDK retries within its own limits)")
 }
 
 // credSource says where the credentials came from, for logs (never the secrets).
@@ -57,7 +60,12 @@ func (c credSource) String() string {
 // themselves. A role with no web identity is assumed with the default chain's credentials.
 func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource, error) {
 	region := firstNonEmpty(f.region, env.getenv("AWS_REGION"), env.getenv("AWS_DEFAULT_REGION"))
-	var opts []func(*config.LoadOptions) error
+	timeout := f.timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	// The SDK sets no request timeout of its own: a hung endpoint must not hang the build.
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(timeout))}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 
+	clog "github.com/containerd/log"
 	"github.com/spf13/cobra"
 )
 
@@ -58,6 +59,8 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // Main runs the command line args (without the program name) and returns the exit code.
 func Main(ctx context.Context, args []string, env Env) int {
+	// containerd's registry client logs every 404 and 429 at info level; ecr-ptc reports outcomes itself.
+	_ = clog.SetLevel("warn")
 	root := newRoot(env)
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)

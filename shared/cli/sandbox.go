@@ -53,7 +53,7 @@ its status. --with-rules creates the rules docker-hub, github and quay up front.
 			}
 			defer sb.Close()
 			if withRules {
-				for _, name := range []string{"docker-hub", "github", "quay"} {
+				for _, name := range []string{"docker-hub", "github", "quay", "ecr-public"} {
 					up, _ := rules.ByName(name)
 					r := rules.Rule{ECRRepositoryPrefix: up.DefaultPrefix, UpstreamRegistryURL: up.URL, UpstreamRegistry: up.Enum}
 					if up.NeedsCredential {

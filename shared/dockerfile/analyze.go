@@ -51,9 +51,9 @@ type state struct {
 	index        int
 	stage        *instructions.Stage // nil when unregistered
 	stageIndex   int
-	id           string // BuildKit's stageName
-	raw          string // base name as written
-	base         string // base name evaluated with the global args
+	id           string              // BuildKit's stageName
+	raw          string              // base name as written
+	base         string              // base name evaluated with the global args
 	args         map[string]struct{} // ARGs the base name used
 	unset        map[string]struct{} // variables it referred to that are not set
 	platArgs     map[string]struct{}
@@ -72,18 +72,15 @@ type state struct {
 type command struct {
 	cmd     instructions.Command
 	sources []*state
-	line    int
-	trigger bool // an ONBUILD trigger fired in this stage
+	line    int // for a fired ONBUILD trigger, the ONBUILD's line
 }
 
-// metaArg is one key of a global ARG, kept for Rewrite.
+// metaArg is one key of a global ARG as declared, kept for Rewrite.
 type metaArg struct {
-	key     string
-	raw     *string
-	matched map[string]struct{}
-	cmd     int // index in analyzer.metaArgs
-	line    int
-	build   bool // the value came from a --build-arg
+	key  string
+	raw  *string // the default as written; nil when none
+	cmd  int     // index in analyzer.metaArgs
+	line int
 }
 
 type use struct {
@@ -304,21 +301,20 @@ func (a *analyzer) buildMetaArgs(args *llb.EnvList) error {
 	for ci, cmd := range a.metaArgs {
 		line := startLine(cmd.Location())
 		for _, kp := range cmd.Args {
-			m := metaArg{key: kp.Key, raw: kp.Value, cmd: ci, line: line}
 			var val *string
 			if v, ok := a.opts.BuildArgs[kp.Key]; ok {
-				val, m.build = &v, true
+				val = &v
 			} else if kp.Value != nil {
 				r, err := a.lex.ProcessWordWithMatches(*kp.Value, args)
 				if err != nil {
 					return a.wrap(parser.WithLocation(err, cmd.Location()), line)
 				}
-				val, m.matched = &r.Result, r.Matched
+				val = &r.Result
 			}
 			if val != nil {
 				args = args.AddOrReplace(kp.Key, *val)
 			}
-			a.meta = append(a.meta, m)
+			a.meta = append(a.meta, metaArg{key: kp.Key, raw: kp.Value, cmd: ci, line: line})
 		}
 	}
 	a.global = args
@@ -436,7 +432,7 @@ func (a *analyzer) unregistered(base string, o *origin) *state {
 // toCommand mirrors dockerfile2llb's toCommand and detectRunMount: which states a COPY --from or a
 // RUN --mount reads from, creating an unregistered state for each image.
 func (a *analyzer) toCommand(ic instructions.Command, d *state, line int, trigger bool) (*command, error) {
-	c := &command{cmd: ic, line: line, trigger: trigger}
+	c := &command{cmd: ic, line: line}
 	node := a.nodes[line]
 	prefix := ""
 	if trigger {
@@ -623,18 +619,20 @@ func parseTrigger(expr string) (instructions.Command, error) {
 // resolve records what resolveBaseImage pulls. BuildKit parses the reference even for states it does
 // not pull, and fails on an invalid one; that is reported as an ImageUse with Error.
 func (a *analyzer) resolve(d *state, reachable bool) {
-	u := a.newUse(d)
-	if _, err := imageref.Normalize(d.base); err != nil {
+	ref, err := imageref.Normalize(d.base)
+	if err != nil {
 		if !d.errReported {
 			d.errReported = true
-			a.setRef(&u, d.base)
+			u := a.newUse(d)
+			u.Error = (&Error{File: a.file, Line: u.Line, Msg: err.Error()}).Error()
 			a.addUse(u)
 		}
 		return
 	}
 	if reachable && !d.pulled {
 		d.pulled = true
-		a.setRef(&u, d.base)
+		u := a.newUse(d)
+		u.Ref = ref
 		p := a.targetPlatform
 		if d.platform != nil {
 			p = *d.platform

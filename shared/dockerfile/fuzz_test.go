@@ -2,8 +2,10 @@ package dockerfile
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,6 +37,9 @@ func addSeeds(f *testing.F) {
 	}
 }
 
+// FuzzAnalyze checks that Analyze never panics and agrees with dockerfile2llb: when BuildKit converts
+// a file, Analyze reports the same pulls. (Analyze may accept files BuildKit rejects later, while
+// running instructions: it only mirrors the checks that come before pulling.)
 func FuzzAnalyze(f *testing.F) {
 	addSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -44,15 +49,36 @@ func FuzzAnalyze(f *testing.F) {
 				if _, ok := err.(*Error); !ok {
 					t.Fatalf("error of type %T: %v", err, err)
 				}
+			} else {
+				for _, u := range a.Images {
+					if (u.Ref == "") == (u.Error == "") {
+						t.Fatalf("a use needs exactly one of Ref and Error: %+v", u)
+					}
+				}
+			}
+			want, werr := safeBuildkitPulls(t, data, o)
+			if werr != nil {
 				continue
 			}
-			for _, u := range a.Images {
-				if (u.Ref == "") == (u.Error == "") {
-					t.Fatalf("a use needs exactly one of Ref and Error: %+v", u)
-				}
+			got, gerr := analyzedPulls(t, "Dockerfile", data, o)
+			if gerr != nil {
+				t.Fatalf("dockerfile2llb accepts what Analyze rejects: %v\n%q", gerr, data)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("Analyze and dockerfile2llb disagree\nAnalyze:        %q\ndockerfile2llb: %q\n%q", got, want, data)
 			}
 		}
 	})
+}
+
+// safeBuildkitPulls treats a panic inside BuildKit as a rejection: it is not this package's to fix.
+func safeBuildkitPulls(t *testing.T, data []byte, o Options) (pulls []string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("dockerfile2llb panicked: %v", r)
+		}
+	}()
+	return buildkitPulls(t, data, o)
 }
 
 func FuzzRewrite(f *testing.F) {

@@ -433,20 +433,7 @@ func locateIn(line ptext, node *parser.Node, escape rune) (instruction, bool) {
 	return instruction{cmd: cmd, flags: flags, args: args}, true
 }
 
-// onbuildChild locates the instruction an ONBUILD wraps.
-func onbuildChild(in instruction, node *parser.Node, escape rune) (instruction, *parser.Node, bool) {
-	if node.Next == nil || len(node.Next.Children) != 1 {
-		return instruction{}, nil, false
-	}
-	child := node.Next.Children[0]
-	if in.args.s != child.Original {
-		return instruction{}, nil, false
-	}
-	sub, ok := locateIn(in.args, child, escape)
-	return sub, child, ok
-}
-
-// flagValue returns the value of the last --name=value flag.
+// flagValues returns the values of the --name=value flags, in order.
 func (in instruction) flagValues(name string) []ptext {
 	var out []ptext
 	prefix := "--" + name + "="

@@ -92,7 +92,7 @@ func describe(err error, s string) string {
 	case errors.Is(err, reference.ErrNameContainsUppercase), strings.Contains(err.Error(), "must be lowercase"):
 		return "repository names must be lowercase"
 	case errors.Is(err, reference.ErrNameTooLong):
-		return fmt.Sprintf("the name is longer than %d characters", reference.NameTotalLengthMax)
+		return fmt.Sprintf("the name is longer than %d characters", reference.RepositoryNameTotalLengthMax)
 	case errors.Is(err, reference.ErrDigestInvalidFormat):
 		return "the digest is not a valid sha256 digest"
 	case strings.Contains(s, "://"):

@@ -39,6 +39,7 @@ const (
 	testAccount = "123456789012"
 	testRole    = "arn:aws:iam::123456789012:role/ci"
 	secretArn   = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+	westECR     = "123456789012.dkr.ecr.us-west-2.amazonaws.com"
 )
 
 // clock is a movable sandbox clock.
@@ -69,6 +70,8 @@ func (l *lazySandbox) get(t *testing.T) *sandbox.Sandbox {
 // shared serves the tests that neither inject faults nor need a special Config; faults serves the ECR
 // and STS fault tests, whose faults ("ecr:*", "sts:*", "oidc:jwks") hit only their own service.
 var shared, faults lazySandbox
+
+var runs atomic.Int64
 
 func sharedSandbox(t *testing.T) *sandbox.Sandbox { return shared.get(t) }
 func faultsSandbox(t *testing.T) *sandbox.Sandbox { return faults.get(t) }
@@ -177,13 +180,17 @@ func TestControlGetAuthorizationToken(t *testing.T) {
 		t.Errorf("proxyEndpoint %q, want http://%s", got, sb.RegistryHost)
 	}
 
+	// registryIds is deprecated in the SDK (the token works for every registry) but still in the model.
+	//lint:ignore SA1019 the sandbox still answers the deprecated member
 	if _, err := c.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{RegistryIds: []string{testAccount}}); err != nil {
 		t.Errorf("own registry id: %v", err)
 	}
 	var inv *ecrtypes.InvalidParameterException
+	//lint:ignore SA1019 the sandbox still answers the deprecated member
 	if _, err := c.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{RegistryIds: []string{"12345"}}); !errors.As(err, &inv) {
 		t.Errorf("malformed registry id: got %v, want InvalidParameterException", err)
 	}
+	//lint:ignore SA1019 the sandbox still answers the deprecated member
 	if _, err := c.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{RegistryIds: []string{"210987654321"}}); !errors.As(err, &inv) {
 		t.Errorf("another registry: got %v, want InvalidParameterException", err)
 	}
@@ -313,14 +320,16 @@ func TestControlPullThroughCacheRules(t *testing.T) {
 		if out.IsValid != standIn || (out.IsValid != (aws.ToString(out.Failure) == "")) {
 			t.Errorf("docker-hub (stand-in %v): isValid %v, failure %q", standIn, out.IsValid, aws.ToString(out.Failure))
 		}
+		// Reference: ECR-to-ECR uses another private ECR host (and an IAM role, not a secret); no
+		// stand-in exists for one.
 		if _, err := c.CreatePullThroughCacheRule(ctx, &ecr.CreatePullThroughCacheRuleInput{
-			EcrRepositoryPrefix: aws.String("k8s"), UpstreamRegistryUrl: aws.String("registry.k8s.io"),
+			EcrRepositoryPrefix: aws.String("ecr-west"), UpstreamRegistryUrl: aws.String(westECR),
 		}); err != nil {
 			t.Fatal(err)
 		}
-		out, err = c.ValidatePullThroughCacheRule(ctx, &ecr.ValidatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("k8s")})
+		out, err = c.ValidatePullThroughCacheRule(ctx, &ecr.ValidatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("ecr-west")})
 		if err != nil || out.IsValid || aws.ToString(out.Failure) == "" {
-			t.Errorf("k8s (no stand-in): %+v, %v", out, err)
+			t.Errorf("ECR upstream (no stand-in): %+v, %v", out, err)
 		}
 		var nf *ecrtypes.PullThroughCacheRuleNotFoundException
 		if _, err := c.ValidatePullThroughCacheRule(ctx, &ecr.ValidatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String("nope")}); !errors.As(err, &nf) {
@@ -348,9 +357,9 @@ func TestControlPullThroughCacheRules(t *testing.T) {
 		// Reference: whether BatchGetImage by tag imports through the cache is unverified
 		// (Config.BatchGetImageImports); digest pulls never fill a cold cache; an upstream failure is a
 		// BatchGetImage failure code (model ImageFailureCode: UpstreamUnavailable when the upstream
-		// cannot be reached). The k8s rule's upstream, registry.k8s.io, has no stand-in.
+		// cannot be reached). The ecr-west rule's upstream has no stand-in.
 		dgst := "sha256:" + strings.Repeat("cd", 32)
-		out, err := c.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: aws.String("k8s/pause"), ImageIds: []ecrtypes.ImageIdentifier{
+		out, err := c.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: aws.String("ecr-west/team/pause"), ImageIds: []ecrtypes.ImageIdentifier{
 			{ImageTag: aws.String("3.9")}, {ImageDigest: aws.String(dgst)},
 		}})
 		if err != nil {
@@ -396,7 +405,7 @@ func TestControlDescribeImages(t *testing.T) {
 	sb := sharedSandbox(t)
 	c := ecrClient(t, sb, nil, 0)
 	ctx := context.Background()
-	const repo = "describe/library/alpine"
+	repo := fmt.Sprintf("describe%d/library/alpine", runs.Add(1)) // the shared sandbox outlives -count runs
 	digest := "sha256:" + strings.Repeat("ab", 32)
 
 	var noRepo *ecrtypes.RepositoryNotFoundException
@@ -405,7 +414,7 @@ func TestControlDescribeImages(t *testing.T) {
 		t.Fatalf("missing repository: got %v", err)
 	}
 
-	sb.Store.EnsureRepository(repo, "describe")
+	sb.Store.EnsureRepository(repo, "")
 	sb.Store.PutImage(repo, "3.20", sandbox.Image{Digest: digest, MediaType: "application/vnd.oci.image.index.v1+json", Manifest: []byte(`{"schemaVersion":2}`), Size: 3_600_000})
 	sb.Store.PutImage(repo, "3", sandbox.Image{Digest: digest, MediaType: "application/vnd.oci.image.index.v1+json", Manifest: []byte(`{"schemaVersion":2}`), Size: 3_600_000})
 
@@ -433,7 +442,7 @@ func TestControlDescribeImages(t *testing.T) {
 	if err != nil || len(repos.Repositories) != 1 || aws.ToString(repos.Repositories[0].RepositoryArn) != "arn:aws:ecr:us-east-1:"+testAccount+":repository/"+repo {
 		t.Errorf("describe repositories: %+v, %v", repos, err)
 	}
-	if _, err := c.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"describe/nope"}}); !errors.As(err, &noRepo) {
+	if _, err := c.DescribeRepositories(ctx, &ecr.DescribeRepositoriesInput{RepositoryNames: []string{repo + "-nope"}}); !errors.As(err, &noRepo) {
 		t.Errorf("missing repository: got %v", err)
 	}
 
@@ -450,7 +459,7 @@ func TestControlDescribeImages(t *testing.T) {
 	if len(got.Failures) != 1 || got.Failures[0].FailureCode != ecrtypes.ImageFailureCodeImageNotFound {
 		t.Errorf("failures: %+v", got.Failures)
 	}
-	if _, err := c.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: aws.String("describe/nope"),
+	if _, err := c.BatchGetImage(ctx, &ecr.BatchGetImageInput{RepositoryName: aws.String(repo + "-nope"),
 		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("1")}}}); !errors.As(err, &noRepo) {
 		t.Errorf("BatchGetImage missing repository: got %v", err)
 	}
@@ -656,11 +665,12 @@ func TestControlSTSFaults(t *testing.T) {
 	}
 	in := &sts.AssumeRoleWithWebIdentityInput{RoleArn: aws.String(testRole), RoleSessionName: aws.String("retry"), WebIdentityToken: aws.String(tok)}
 
+	before := sb.Stats.Snapshot().STSRequests["AssumeRoleWithWebIdentity"]
 	sb.Faults.Add(sandbox.Fault{Target: "sts:AssumeRoleWithWebIdentity", Kind: sandbox.FaultIDP, Count: 1})
 	if _, err := stsClient(t, sb, aws.AnonymousCredentials{}, 3).AssumeRoleWithWebIdentity(ctx, in); err != nil {
 		t.Fatalf("after one IDPCommunicationError: %v", err)
 	}
-	if n := sb.Stats.Snapshot().STSRequests["AssumeRoleWithWebIdentity"]; n != 2 {
+	if n := sb.Stats.Snapshot().STSRequests["AssumeRoleWithWebIdentity"] - before; n != 2 {
 		t.Errorf("STS requests %d, want 2 (one retry)", n)
 	}
 
@@ -696,11 +706,12 @@ func TestControlECRFaults(t *testing.T) {
 	ctx := context.Background()
 	c := ecrClient(t, sb, nil, 3)
 
+	before := sb.Stats.Snapshot().ECRRequests["DescribePullThroughCacheRules"]
 	sb.Faults.Add(sandbox.Fault{Target: "ecr:DescribePullThroughCacheRules", Kind: sandbox.FaultThrottle, Count: 1})
 	if _, err := c.DescribePullThroughCacheRules(ctx, &ecr.DescribePullThroughCacheRulesInput{}); err != nil {
 		t.Fatalf("after one ThrottlingException: %v", err)
 	}
-	if n := sb.Stats.Snapshot().ECRRequests["DescribePullThroughCacheRules"]; n != 2 {
+	if n := sb.Stats.Snapshot().ECRRequests["DescribePullThroughCacheRules"] - before; n != 2 {
 		t.Errorf("ECR requests %d, want 2 (one retry)", n)
 	}
 

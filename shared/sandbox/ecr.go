@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -259,9 +260,10 @@ func (e *ecrAPI) getAuthorizationToken(c *ecrCall) (any, *apiError) {
 	if err := c.decode(&in); err != nil {
 		return nil, err
 	}
-	// Model: GetAuthorizationTokenRegistryIdList has 1–10 members matching [0-9]{12}. Other accounts'
-	// registries do not exist in the sandbox, so they are refused (InvalidParameterException, the only
-	// client error the model lists for this operation) instead of getting a token.
+	// Model: GetAuthorizationTokenRegistryIdList has 1–10 members matching [0-9]{12}. The member is
+	// deprecated (the SDK docs: the token works for every registry the principal can access). Other
+	// accounts' registries do not exist in the sandbox, so they are refused with InvalidParameterException,
+	// the only client error the model lists here, rather than given an endpoint that leads nowhere.
 	if in.RegistryIDs != nil && (len(in.RegistryIDs) < 1 || len(in.RegistryIDs) > 10) {
 		return nil, c.paramErr(len(in.RegistryIDs), "registryIds", "Member must have length between 1 and 10")
 	}
@@ -433,6 +435,9 @@ func (e *ecrAPI) describePullThroughCacheRules(c *ecrCall) (any, *apiError) {
 			selected = append(selected, r)
 		}
 	}
+	sort.Slice(selected, func(i, j int) bool {
+		return trimPrefix(selected[i].ECRRepositoryPrefix) < trimPrefix(selected[j].ECRRepositoryPrefix)
+	})
 	keys := make([]string, len(selected))
 	for i, r := range selected {
 		keys[i] = trimPrefix(r.ECRRepositoryPrefix)

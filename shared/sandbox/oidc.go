@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,8 @@ type oidcIssuer struct {
 	signer       jose.Signer
 	requestToken string
 	requests     atomic.Int64 // GitHub token requests served, reported as "count"
+	mintedMu     sync.Mutex
+	minted       []string // every token signed, for secret audits
 }
 
 func newOIDCIssuer(d *deps) (*oidcIssuer, error) {
@@ -91,7 +94,13 @@ func (o *oidcIssuer) mint(claims map[string]any, ttl time.Duration) (string, err
 		}
 		c[k] = v
 	}
-	return jwt.Signed(o.signer).Claims(c).Serialize()
+	tok, err := jwt.Signed(o.signer).Claims(c).Serialize()
+	if err == nil {
+		o.mintedMu.Lock()
+		o.minted = append(o.minted, tok)
+		o.mintedMu.Unlock()
+	}
+	return tok, err
 }
 
 func (o *oidcIssuer) handler() http.Handler {

@@ -71,9 +71,9 @@ import (
 // failures (ECR service model, ImageFailureCode enum), ImageNotFound is its plain not-found code.
 const (
 	UpstreamCodeTooManyRequests = "UpstreamTooManyRequests" // the upstream answered 429
-	UpstreamCodeAccessDenied    = "UpstreamAccessDenied"    // the upstream answered 401/403 (Docker Hub: also unknown repositories)
+	UpstreamCodeAccessDenied    = "UpstreamAccessDenied"    // the upstream answered 401, 403 or 404 (the reference's misleading authentication failure)
 	UpstreamCodeUnavailable     = "UpstreamUnavailable"     // 5xx, unreachable, timed out, or no stand-in for the rule's upstream
-	UpstreamCodeImageNotFound   = "ImageNotFound"           // the upstream answered 404, or there is nothing to pull (see Err)
+	UpstreamCodeImageNotFound   = "ImageNotFound"           // nothing to pull: no rule, or a digest not cached (see Err)
 )
 
 // ErrNoPullThroughRule is wrapped by an UpstreamError (Code ImageNotFound) when no pull-through cache
@@ -99,23 +99,37 @@ type UpstreamError struct {
 	Err        error  // the underlying error
 }
 
+// Error reads like ECR's failure reasons: what was pulled, then why.
 func (e *UpstreamError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "pull through cache: %s", e.Code)
+	what := e.Repository + refSuffix(e.Reference)
 	if e.Upstream != "" {
-		fmt.Fprintf(&b, ": %s/%s%s", e.Upstream, e.Path, refSuffix(e.Reference))
-	} else {
-		fmt.Fprintf(&b, ": %s%s", e.Repository, refSuffix(e.Reference))
+		what = e.Upstream + "/" + e.Path + refSuffix(e.Reference)
 	}
-	if e.StatusCode != 0 {
-		fmt.Fprintf(&b, ": upstream answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	switch e.Code {
+	case UpstreamCodeTooManyRequests:
+		return "upstream registry returned 429 Too Many Requests: " + what + ": " + cmp.Or(e.Message, "rate limited")
+	case UpstreamCodeAccessDenied:
+		return fmt.Sprintf("failed to pull %s through pull through cache rule '%s': authentication to the upstream registry failed%s", what, e.Rule, e.detail())
+	case UpstreamCodeUnavailable:
+		return "upstream registry unavailable: " + what + e.detail()
+	default:
+		return fmt.Sprintf("%s: %s%s", e.Code, what, e.detail())
 	}
-	if e.Message != "" {
-		fmt.Fprintf(&b, ": %s", e.Message)
-	} else if e.Err != nil {
-		fmt.Fprintf(&b, ": %v", e.Err)
+}
+
+// detail is the upstream's answer in parentheses, or the underlying error.
+func (e *UpstreamError) detail() string {
+	switch {
+	case e.StatusCode != 0 && e.Message != "":
+		return fmt.Sprintf(" (upstream answered %d %s: %s)", e.StatusCode, http.StatusText(e.StatusCode), e.Message)
+	case e.StatusCode != 0:
+		return fmt.Sprintf(" (upstream answered %d %s)", e.StatusCode, http.StatusText(e.StatusCode))
+	case e.Err != nil:
+		return fmt.Sprintf(" (%v)", e.Err)
+	case e.Message != "":
+		return " (" + e.Message + ")"
 	}
-	return b.String()
+	return ""
 }
 
 func (e *UpstreamError) Unwrap() error { return e.Err }
@@ -158,38 +172,25 @@ func registryResponse(err error, blob bool) (status int, code, message string) {
 		}
 		return http.StatusInternalServerError, "UNKNOWN", err.Error()
 	}
-	what := fmt.Sprintf("%s/%s%s", ue.Upstream, ue.Path, refSuffix(ue.Reference))
-	detail := ""
-	if ue.StatusCode != 0 {
-		detail = fmt.Sprintf(" (upstream answered %d %s", ue.StatusCode, http.StatusText(ue.StatusCode))
-		if ue.Message != "" {
-			detail += ": " + ue.Message
-		}
-		detail += ")"
-	} else if ue.Err != nil {
-		detail = fmt.Sprintf(" (%v)", ue.Err)
-	}
 	switch ue.Code {
 	case UpstreamCodeTooManyRequests:
-		return http.StatusTooManyRequests, "TOOMANYREQUESTS", "upstream registry returned 429 Too Many Requests: " + what + ": " + cmp.Or(ue.Message, "rate limited")
-	case UpstreamCodeAccessDenied, UpstreamCodeImageNotFound:
-		if errors.Is(ue, ErrDigestNotCached) {
-			return errImageNotFound.status, errImageNotFound.code, errImageNotFound.message
-		}
-		if errors.Is(ue, ErrNoPullThroughRule) {
-			return http.StatusNotFound, "NAME_UNKNOWN", ue.Error()
-		}
+		return http.StatusTooManyRequests, "TOOMANYREQUESTS", ue.Error()
+	case UpstreamCodeAccessDenied:
 		code := "MANIFEST_UNKNOWN"
 		if blob {
 			code = "BLOB_UNKNOWN"
 		}
-		return http.StatusNotFound, code, fmt.Sprintf("failed to pull %s through pull through cache rule '%s': authentication to the upstream registry failed%s", what, ue.Rule, detail)
+		return http.StatusNotFound, code, ue.Error()
+	case UpstreamCodeImageNotFound:
+		if errors.Is(ue, ErrNoPullThroughRule) {
+			return http.StatusNotFound, "NAME_UNKNOWN", ue.Error()
+		}
+		return errImageNotFound.status, errImageNotFound.code, errImageNotFound.message
 	default:
-		return http.StatusServiceUnavailable, "UNAVAILABLE", "upstream registry unavailable: " + what + detail
+		return http.StatusServiceUnavailable, "UNAVAILABLE", ue.Error()
 	}
 }
 
-// newRegistryHandler serves the cache registry at d.registryHost.
 func newRegistryHandler(d *deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -723,10 +724,10 @@ func upstreamError(u *upstream, rule RuleRecord, repo, path, ref string, err err
 		switch {
 		case te.StatusCode == http.StatusTooManyRequests:
 			e.Code = UpstreamCodeTooManyRequests
-		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden:
+		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden || te.StatusCode == http.StatusNotFound:
+			// Reference: "A wrong path, or an image that does not exist upstream, comes back as the
+			// misleading 'authentication to the upstream registry failed' error."
 			e.Code = UpstreamCodeAccessDenied
-		case te.StatusCode == http.StatusNotFound:
-			e.Code = UpstreamCodeImageNotFound
 		}
 	}
 	return e

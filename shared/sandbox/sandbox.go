@@ -100,7 +100,7 @@ type Sandbox struct {
 	// ACTIONS_ID_TOKEN_REQUEST_TOKEN for a GitHub-style token request.
 	GitHubTokenURL, GitHubRequestToken string
 	RegistryHost                       string            // 127.0.0.1:port, the cache registry (ECR_PTC_REGISTRY)
-	Upstreams                          map[string]string // stand-in name (docker-hub, github, quay) → 127.0.0.1:port
+	Upstreams                          map[string]string // stand-in name (docker-hub, github, quay, ecr-public) → 127.0.0.1:port
 	StatsURL                           string            // JSON stats (ECR_PTC_SANDBOX_STATS)
 	AccessKeyID, SecretAccessKey       string
 	Region, AccountID                  string
@@ -215,6 +215,27 @@ func (s *Sandbox) MintToken(claims map[string]any, ttl time.Duration) (string, e
 	return s.d.oidc.mint(claims, ttl)
 }
 
+// Secrets lists every secret the sandbox has handed out so far — the static secret key, the STS
+// sessions' secret keys and session tokens, the ECR passwords, the OIDC tokens it signed and the GitHub
+// request token — so that tests can check that none of them reaches an output.
+func (s *Sandbox) Secrets() []string {
+	out := []string{s.SecretAccessKey, s.GitHubRequestToken}
+	s.d.creds.mu.Lock()
+	for _, sess := range s.d.creds.sessions {
+		out = append(out, sess.Secret, sess.Token)
+	}
+	s.d.creds.mu.Unlock()
+	s.d.store.mu.Lock()
+	for pw := range s.d.store.tokens {
+		out = append(out, pw)
+	}
+	s.d.store.mu.Unlock()
+	s.d.oidc.mintedMu.Lock()
+	out = append(out, s.d.oidc.minted...)
+	s.d.oidc.mintedMu.Unlock()
+	return out
+}
+
 // Env is the environment a shell or test needs to use the sandbox, as KEY=VALUE pairs in a fixed order.
 func (s *Sandbox) Env() []string {
 	env := []string{
@@ -228,7 +249,7 @@ func (s *Sandbox) Env() []string {
 		"ECR_PTC_SANDBOX_OIDC_ISSUER=" + s.OIDCIssuer,
 		"ECR_PTC_SANDBOX_STATS=" + s.StatsURL,
 	}
-	for _, name := range []string{"docker-hub", "github", "quay"} {
+	for _, name := range []string{"docker-hub", "github", "quay", "ecr-public"} {
 		if addr, ok := s.Upstreams[name]; ok {
 			env = append(env, "ECR_PTC_SANDBOX_UPSTREAM_"+envName(name)+"="+addr)
 		}
@@ -242,6 +263,8 @@ func envName(upstream string) string {
 		return "DOCKERHUB"
 	case "github":
 		return "GHCR"
+	case "ecr-public":
+		return "ECRPUBLIC"
 	default:
 		return "QUAY"
 	}

@@ -49,6 +49,9 @@ var seededImages = []SeededImage{
 	{"docker-hub", "library/busybox", "1.36", true},
 	{"docker-hub", "library/debian", "bookworm-slim", true},
 	{"docker-hub", "bitnami/redis", "7.2", false},
+	{"docker-hub", "docker/dockerfile", "1", true}, // the # syntax= frontend most Dockerfiles name
+	{"ecr-public", "docker/library/busybox", "1.36", true},
+	{"ecr-public", "docker/library/node", "20", true},
 	{"github", "tini-org/tini", "v0.19.0", true},
 	{"github", "actions/runner", "2.317.0", true},
 	{"quay", "prometheus/prometheus", "v2.53.0", false},
@@ -71,7 +74,7 @@ type seedSpec struct {
 	generation int
 }
 
-// SeedImage pushes an image to an upstream stand-in (name docker-hub, github or quay, or its upstream URL)
+// SeedImage pushes an image to an upstream stand-in (name docker-hub, github, quay or ecr-public, or its upstream URL)
 // and returns the digest of what repo:tag now names. Two or more platforms ("os/arch[/variant]") make an
 // index, one platform a plain image manifest, none the default linux/amd64 + linux/arm64. extraLayers are
 // uncompressed tar streams appended as layers to every platform's image (e.g. a static busybox so that
@@ -112,7 +115,7 @@ func (s *Sandbox) upstreamByName(n string) (*upstream, error) {
 			return u, nil
 		}
 	}
-	return nil, fmt.Errorf("sandbox: no upstream stand-in %q (have docker-hub, github, quay)", n)
+	return nil, fmt.Errorf("sandbox: no upstream stand-in %q (have docker-hub, github, quay, ecr-public)", n)
 }
 
 // seed builds the content for spec and installs it in the stand-in's registry in process (no

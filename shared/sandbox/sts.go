@@ -388,10 +388,10 @@ func (t *idpTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func (t *idpTransport) result() (error, int) {
+func (t *idpTransport) result() (status int, netErr error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.netErr, t.badStatus
+	return t.badStatus, t.netErr
 }
 
 // Message STS gives when it cannot get the provider's signing keys (reference: retry InvalidIdentityToken
@@ -407,7 +407,7 @@ func (s *stsAPI) verifyWebIdentity(ctx context.Context, raw string) (webIdentity
 	invalid := func(format string, args ...any) *apiError {
 		return newAPIError(http.StatusBadRequest, "InvalidIdentityToken", format, args...)
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512, jose.PS256, jose.PS384, jose.PS512, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.ES256, jose.ES384, jose.ES512, jose.PS256, jose.PS384, jose.PS512, jose.EdDSA})
 	if err != nil || len(jws.Signatures) != 1 {
 		return webIdentityClaims{}, invalid("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)")
 	}
@@ -425,7 +425,7 @@ func (s *stsAPI) verifyWebIdentity(ctx context.Context, raw string) (webIdentity
 	tr := &idpTransport{}
 	octx := oidc.ClientContext(ctx, &http.Client{Transport: tr, Timeout: 10 * time.Second})
 	idpErr := func(err error) *apiError {
-		netErr, status := tr.result()
+		status, netErr := tr.result()
 		var ne net.Error
 		switch {
 		case netErr != nil || errors.As(err, &ne):

@@ -60,6 +60,7 @@ func newUpstreams(d *deps) ([]*upstream, error) {
 		newUpstream(d, "docker-hub", "registry-1.docker.io"),
 		newUpstream(d, "github", "ghcr.io"),
 		newUpstream(d, "quay", "quay.io"),
+		newUpstream(d, "ecr-public", "public.ecr.aws"),
 	}
 	if !d.cfg.NoSeed {
 		byName := map[string]*upstream{}
