@@ -29,8 +29,13 @@ fuzz: ## each fuzz target for FUZZTIME (default 20s)
 	$(GO) test ./shared/dockerfile -run '^$$' -fuzz '^FuzzAnalyze$$' -fuzztime $${FUZZTIME:-20s}
 	$(GO) test ./shared/dockerfile -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $${FUZZTIME:-20s}
 
-bench: ## benchmarks (numbers are written in the README)
-	$(GO) test ./shared/dockerfile -run '^$$' -bench . -benchmem -count 5
+bench: ## benchmarks with medians and ratios (numbers are written in the README)
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/benchratio ./shared/cmd/benchratio
+	$(GO) test ./shared/dockerfile -run '^$$' -bench 'BenchmarkAnalyze1000$$' -benchtime 5x -count 5 | tee $(BIN)/bench-scan.txt
+	$(GO) test ./shared/cli -run '^$$' -bench 'BenchmarkSetup$$' -benchtime 3x -count 5 | tee $(BIN)/bench-setup.txt
+	@echo
+	@cat $(BIN)/bench-scan.txt $(BIN)/bench-setup.txt | $(BIN)/benchratio 'BenchmarkSetup/images=10:BenchmarkSetup/images=1'
 
 demo: build ## map, scan and rewrite on examples/, then the real flow on the embedded sandbox (no AWS account needed)
 	@echo '== ecr-ptc map: which cache ref serves each image'

@@ -34,14 +34,14 @@ const role = "arn:aws:iam::123456789012:role/ci"
 
 // world is one sandbox and the environment a CI job would have with it.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	sb    *sandbox.Sandbox
 	env   map[string]string
 	dir   string
 	files []string // files whose contents are scanned for secrets
 }
 
-func newWorld(t *testing.T, cfg sandbox.Config) *world {
+func newWorld(t testing.TB, cfg sandbox.Config) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	sb, err := sandbox.Start(ctx, cfg)

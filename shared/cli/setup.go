@@ -191,7 +191,7 @@ func (f *setupFlags) add(cmd *cobra.Command, full bool) {
 	f.sf.add(cmd, true)
 	f.mf.add(cmd)
 	fl := cmd.Flags()
-	fl.IntVar(&f.concurrency, "concurrency", 4, "images probed and warmed at once")
+	fl.IntVar(&f.concurrency, "concurrency", 10, "images probed and warmed at once")
 	fl.StringVar(&f.reportJSON, "report-json", "", "write the cache report as JSON to this file")
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON on stdout")
 	if full {

@@ -78,7 +78,7 @@ type ImageUse struct {
 	Platform string `json:"platform,omitempty"`
 	// PullPlatform is the platform BuildKit asks the registry for: the FROM's --platform, else the
 	// target platform. Empty for syntax and ONBUILD.
-	PullPlatform string `json:"pull_platform,omitempty"`
+	PullPlatform string `json:"pullPlatform,omitempty"`
 	// Args are the names of the ARGs the expansion used, sorted.
 	Args []string `json:"args,omitempty"`
 	// Error says why the reference is unusable, with file:line. An invalid reference is reported even
@@ -95,12 +95,12 @@ type StageInfo struct {
 	ID    string `json:"id"`             // Name, or "stage-N" when unnamed
 	Line  int    `json:"line"`
 	// BaseRaw is the FROM argument as written; Base is it evaluated with the global ARGs.
-	BaseRaw string `json:"base_raw"`
+	BaseRaw string `json:"baseRaw"`
 	Base    string `json:"base"`
 	// BaseStage is the ID of the earlier stage this one builds on, if any.
-	BaseStage string `json:"base_stage,omitempty"`
+	BaseStage string `json:"baseStage,omitempty"`
 	// BaseRef is the normalised image the stage starts from, when it starts from an image.
-	BaseRef  string `json:"base_ref,omitempty"`
+	BaseRef  string `json:"baseRef,omitempty"`
 	Scratch  bool   `json:"scratch,omitempty"`
 	Platform string `json:"platform,omitempty"` // evaluated --platform, normalised
 	Needed   bool   `json:"needed"`             // the target needs it (or it is the target)

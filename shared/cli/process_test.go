@@ -1,0 +1,79 @@
+package cli_test
+
+import (
+	"bufio"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles the real ecr-ptc binary once per test binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ecr-ptc")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/ecr-ptc")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// `ecr-ptc sandbox` prints export lines, serves until SIGTERM, and stops cleanly.
+func TestSandboxProcessStopsOnSignal(t *testing.T) {
+	bin := buildBinary(t)
+	envFile := filepath.Join(t.TempDir(), "sandbox.env")
+	cmd := exec.Command(bin, "sandbox", "--env-file", envFile)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	vars := map[string]string{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "export ")
+		if !ok {
+			t.Fatalf("not an export line: %q", sc.Text())
+		}
+		k, v, _ := strings.Cut(line, "=")
+		vars[k] = strings.Trim(v, "'")
+		if len(vars) == 13 {
+			break
+		}
+	}
+	for _, k := range []string{"AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL_STS", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECR_PTC_REGISTRY", "ECR_PTC_SANDBOX_UPSTREAM_DOCKERHUB", "ECR_PTC_SANDBOX_STATS"} {
+		if vars[k] == "" {
+			t.Errorf("no export of %s", k)
+		}
+	}
+	data, err := os.ReadFile(envFile)
+	if err != nil || !strings.Contains(string(data), "ECR_PTC_REGISTRY="+vars["ECR_PTC_REGISTRY"]) {
+		t.Fatalf("env file: %v %q", err, data)
+	}
+	resp, err := http.Get(vars["ECR_PTC_SANDBOX_STATS"])
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stats: %v", err)
+	}
+	resp.Body.Close()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v (%s)", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sandbox did not stop on SIGTERM")
+	}
+	if !strings.Contains(stderr.String(), "sandbox stopped") {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+}
