@@ -192,6 +192,15 @@ func TestE2ELoginDefaultChain(t *testing.T) {
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("auth file: %v %v", fi, err)
 	}
+	// ECR Public and an account ID together (reference: ECR Public's API lives in us-east-1).
+	r = w.run("login", "--registries", "123456789012,public.ecr.aws", "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"host": "public.ecr.aws"`) || !strings.Contains(r.stdout, `"host": "`+w.sb.RegistryHost+`"`) || strings.Contains(r.stdout, "password") {
+		t.Fatalf("public login: %+v", r)
+	}
+	data, _ = os.ReadFile(filepath.Join(w.env["DOCKER_CONFIG"], "config.json"))
+	if !strings.Contains(string(data), `"public.ecr.aws"`) {
+		t.Errorf("no public.ecr.aws login in the Docker config")
+	}
 	// A second login in the same job reuses the cached token: no second GetAuthorizationToken.
 	w.set("ECR_PTC_TOKEN_CACHE", filepath.Join(w.dir, "tokens"))
 	before := w.stats().ECRRequests["GetAuthorizationToken"]

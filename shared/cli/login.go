@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
 	"github.com/ecr-ptc/ecr-ptc/shared/authfile"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
@@ -27,7 +28,7 @@ type loginFlags struct {
 
 func (f *loginFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringSliceVar(&f.registries, "registries", nil, "registries to log in to: account IDs or registry hosts, comma-separated (default: the caller's account in --region)")
+	fl.StringSliceVar(&f.registries, "registries", nil, "registries to log in to: account IDs, registry hosts or public.ecr.aws, comma-separated (default: the caller's account in --region)")
 	fl.StringVar(&f.dockerConfig, "docker-config", "", "Docker config directory to write (default $DOCKER_CONFIG or ~/.docker)")
 	fl.BoolVar(&f.noDocker, "no-docker-config", false, "do not write the Docker config")
 	fl.StringVar(&f.authFile, "auth-file", "", "also write this containers auth file for podman/buildah (default $REGISTRY_AUTH_FILE when set)")
@@ -43,19 +44,25 @@ type loginResult struct {
 	Warnings     []string    `json:"warnings,omitempty"`
 }
 
-// regionRequest is one GetAuthorizationToken call: a region and the accounts in it.
+// regionRequest is one GetAuthorizationToken call: a region and the accounts in it, or ECR Public.
 type regionRequest struct {
 	region   string
 	accounts []string
+	public   bool
 }
 
 // plan groups --registries by region; hosts carry their region, account IDs use the default one.
 func (f *loginFlags) plan(defaultRegion string) ([]regionRequest, error) {
 	byRegion := map[string][]string{}
+	var public []regionRequest
 	for _, r := range f.registries {
 		r = strings.TrimSpace(r)
 		switch {
 		case r == "":
+		case r == ecrx.PublicHost || r == "ecr-public":
+			if len(public) == 0 {
+				public = append(public, regionRequest{region: "us-east-1", public: true})
+			}
 		case len(r) == 12 && strings.Trim(r, "0123456789") == "":
 			byRegion[defaultRegion] = append(byRegion[defaultRegion], r)
 		default:
@@ -66,10 +73,10 @@ func (f *loginFlags) plan(defaultRegion string) ([]regionRequest, error) {
 			byRegion[reg.Region] = append(byRegion[reg.Region], reg.AccountID)
 		}
 	}
-	if len(byRegion) == 0 {
+	if len(byRegion) == 0 && len(public) == 0 {
 		return []regionRequest{{region: defaultRegion}}, nil
 	}
-	var out []regionRequest
+	out := public
 	for region, accts := range byRegion {
 		out = append(out, regionRequest{region: region, accounts: accts})
 	}
@@ -89,15 +96,23 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 		cache.Dir = filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc")
 	}
 	for _, rq := range reqs {
-		key := ecrx.Key(env.getenv("AWS_ENDPOINT_URL_ECR")+"|"+rq.region, src.String(), rq.accounts)
+		key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), src.String(), rq.accounts)
 		if auths, ok := cache.Get(key); ok {
 			res.Registries, res.Cached = append(res.Registries, auths...), true
 			continue
 		}
-		client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = rq.region })
-		auths, err := ecrx.Login(ctx, client, rq.accounts...)
-		if err != nil {
-			return res, credentialsError(err, src)
+		var auths []ecrx.Auth
+		if rq.public {
+			a, err := ecrx.LoginPublic(ctx, ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) { o.Region = rq.region }))
+			if err != nil {
+				return res, credentialsError(err, src)
+			}
+			auths = []ecrx.Auth{a}
+		} else {
+			client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = rq.region })
+			if auths, err = ecrx.Login(ctx, client, rq.accounts...); err != nil {
+				return res, credentialsError(err, src)
+			}
 		}
 		if err := cache.Put(key, auths); err != nil {
 			res.Warnings = append(res.Warnings, "cannot cache the login token: "+err.Error())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
 )
 
 // AuthorizationTokenAPI is the one call Login needs.
@@ -85,4 +86,38 @@ func hostOf(endpoint string) (string, error) {
 		return "", fmt.Errorf("ECR returned a proxyEndpoint %q that is not a URL", endpoint)
 	}
 	return strings.ToLower(u.Host), nil
+}
+
+// PublicHost is ECR Public's registry host.
+const PublicHost = "public.ecr.aws"
+
+// PublicAuthorizationTokenAPI is the ECR Public call LoginPublic needs.
+type PublicAuthorizationTokenAPI interface {
+	GetAuthorizationToken(ctx context.Context, in *ecrpublic.GetAuthorizationTokenInput, optFns ...func(*ecrpublic.Options)) (*ecrpublic.GetAuthorizationTokenOutput, error)
+}
+
+// LoginPublic logs in to ECR Public (public.ecr.aws), which raises the pull limits anonymous clients
+// get. The API lives in us-east-1 only.
+func LoginPublic(ctx context.Context, client PublicAuthorizationTokenAPI) (Auth, error) {
+	out, err := client.GetAuthorizationToken(ctx, &ecrpublic.GetAuthorizationTokenInput{})
+	if err != nil {
+		return Auth{}, fmt.Errorf("ECR Public GetAuthorizationToken failed: %w", err)
+	}
+	d := out.AuthorizationData
+	if d == nil || d.AuthorizationToken == nil {
+		return Auth{}, errors.New("ECR Public GetAuthorizationToken returned no token")
+	}
+	raw, err := base64.StdEncoding.DecodeString(*d.AuthorizationToken)
+	if err != nil {
+		return Auth{}, errors.New("ECR Public returned an authorization token that is not base64")
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok || user == "" || pass == "" {
+		return Auth{}, errors.New("ECR Public returned an authorization token that is not USER:PASSWORD")
+	}
+	a := Auth{Host: PublicHost, ProxyEndpoint: "https://" + PublicHost, Username: user, Password: pass}
+	if d.ExpiresAt != nil {
+		a.ExpiresAt = *d.ExpiresAt
+	}
+	return a, nil
 }

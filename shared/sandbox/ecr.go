@@ -85,6 +85,10 @@ func newECRHandler(d *deps) http.Handler {
 
 func (e *ecrAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setCommonHeaders(w, e.d, newRequestID())
+	if op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), ecrPublicTargetPrefix); ok {
+		e.serveECRPublic(w, r, op)
+		return
+	}
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), ecrTargetPrefix)
 	if r.Method != http.MethodPost || !ok {
 		writeJSON11Error(w, newAPIError(http.StatusBadRequest, "UnknownOperationException", "Unknown operation %q", r.Header.Get("X-Amz-Target")))
@@ -282,6 +286,38 @@ func (e *ecrAPI) getAuthorizationToken(c *ecrCall) (any, *apiError) {
 		ProxyEndpoint:      "http://" + e.d.registryHost,
 	}
 	return map[string]any{"authorizationData": []authorizationData{data}}, nil
+}
+
+// --- ECR Public ---
+
+// ecrPublicTargetPrefix is the ECR Public API's X-Amz-Target prefix (service model ecr-public
+// 2020-10-30, signing name ecr-public, us-east-1 only). The sandbox answers its GetAuthorizationToken
+// on the ECR endpoint (AWS_ENDPOINT_URL_ECR_PUBLIC points here) so that logins to public.ecr.aws, which
+// raise the anonymous pull limits, can be tested.
+const ecrPublicTargetPrefix = "SpencerFrontendService."
+
+func (e *ecrAPI) serveECRPublic(w http.ResponseWriter, r *http.Request, op string) {
+	e.d.stats.Update(func(st *StatsSnapshot) { st.ECRRequests["ecr-public:"+op]++ })
+	body, err := readBody(r)
+	if err != nil {
+		writeJSON11Error(w, newAPIError(http.StatusBadRequest, "SerializationException", "cannot read the request body: %v", err))
+		return
+	}
+	if _, aerr := e.d.creds.verify(r, body, "ecr-public"); aerr != nil {
+		writeJSON11Error(w, ecrAuthError(aerr))
+		return
+	}
+	if op != "GetAuthorizationToken" {
+		writeJSON11Error(w, newAPIError(http.StatusBadRequest, "UnknownOperationException", "Unknown operation %s", op))
+		return
+	}
+	// ECR Public: one authorizationData object (not a list) without proxyEndpoint; the registry is
+	// always public.ecr.aws.
+	password, expires := e.d.store.IssueToken(authTokenTTL)
+	writeJSON11(w, map[string]any{"authorizationData": map[string]any{
+		"authorizationToken": base64.StdEncoding.EncodeToString([]byte("AWS:" + password)),
+		"expiresAt":          epochPtr(expires),
+	}})
 }
 
 // --- pull through cache rules ---

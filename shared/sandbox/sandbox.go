@@ -241,6 +241,7 @@ func (s *Sandbox) Env() []string {
 	env := []string{
 		"AWS_ENDPOINT_URL_ECR=" + s.ECREndpoint,
 		"AWS_ENDPOINT_URL_STS=" + s.STSEndpoint,
+		"AWS_ENDPOINT_URL_ECR_PUBLIC=" + s.ECREndpoint,
 		"AWS_REGION=" + s.Region,
 		"AWS_ACCESS_KEY_ID=" + s.AccessKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + s.SecretAccessKey,

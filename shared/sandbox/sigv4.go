@@ -176,8 +176,8 @@ func (c *credentials) verify(r *http.Request, body []byte, service string) (iden
 	if svc != service {
 		return identity{}, &authError{authBadSignature, "Credential should be scoped to correct service: '" + service + "'. "}
 	}
-	// STS also answers on its global endpoint, signed for us-east-1.
-	if region != c.d.cfg.Region && !(service == "sts" && region == "us-east-1") {
+	// STS also answers on its global endpoint, signed for us-east-1; ECR Public lives only in us-east-1.
+	if region != c.d.cfg.Region && !((service == "sts" || service == "ecr-public") && region == "us-east-1") {
 		return identity{}, &authError{authBadSignature, "Credential should be scoped to a valid region. "}
 	}
 
