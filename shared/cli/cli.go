@@ -35,6 +35,7 @@ type Env struct {
 	Getenv         func(string) string
 	Environ        func() []string // the whole environment, for commands ecr-ptc runs
 	Build          Build
+	Doors          []Door // the CI platforms this binary speaks (see ci.go)
 }
 
 func (e Env) getenv(k string) string {

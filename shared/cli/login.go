@@ -24,6 +24,8 @@ type loginFlags struct {
 	noDocker     bool
 	authFile     string
 	tokenCache   string
+	ci           string
+	door         Door // set from ci before login; masks the passwords
 }
 
 func (f *loginFlags) add(cmd *cobra.Command) {
@@ -32,6 +34,7 @@ func (f *loginFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.dockerConfig, "docker-config", "", "Docker config directory to write (default $DOCKER_CONFIG or ~/.docker)")
 	fl.BoolVar(&f.noDocker, "no-docker-config", false, "do not write the Docker config")
 	fl.StringVar(&f.authFile, "auth-file", "", "also write this containers auth file for podman/buildah (default $REGISTRY_AUTH_FILE when set)")
+	fl.StringVar(&f.ci, "ci", "auto", "CI platform whose log masks secrets and which gets outputs: auto, none, github, gitlab, codebuild")
 	fl.StringVar(&f.tokenCache, "token-cache", "", "directory caching login tokens between steps of one job (default $ECR_PTC_TOKEN_CACHE or $RUNNER_TEMP/ecr-ptc)")
 }
 
@@ -119,6 +122,11 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 		}
 		res.Registries = append(res.Registries, auths...)
 	}
+	if f.door != nil {
+		for _, a := range res.Registries {
+			f.door.Mask(a.Password)
+		}
+	}
 	creds := make([]authfile.Credential, len(res.Registries))
 	for i, a := range res.Registries {
 		creds[i] = authfile.Credential{Host: a.Host, Username: a.Username, Password: a.Password}
@@ -158,11 +166,16 @@ Credentials come from the CI job's OIDC token when --role-arn is given, else fro
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			d, err := door(env, lf.ci)
+			if err != nil {
+				return err
+			}
 			cfg, src, err := af.loadAWS(ctx, env)
 			if err != nil {
 				return err
 			}
-			res, err := lf.login(ctx, env, cfg, src)
+			lf.door = d
+			res, err := lf.login(ctx, env, withMasks(cfg, d), src)
 			if err != nil {
 				return err
 			}

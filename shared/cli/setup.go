@@ -38,13 +38,21 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 	if err != nil {
 		return nil, err
 	}
+	var d Door
+	if login {
+		if d, err = door(env, f.lf.ci); err != nil {
+			return nil, err
+		}
+	}
 	cfg, src, err := f.af.loadAWS(ctx, env)
 	if err != nil {
 		return nil, err
 	}
+	cfg = withMasks(cfg, d)
 	client := ecr.NewFromConfig(cfg)
 	var auths []ecrx.Auth
 	if login {
+		f.lf.door = d
 		res, err := f.lf.login(ctx, env, cfg, src)
 		if err != nil {
 			return nil, err
@@ -112,7 +120,15 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 		}
 	}
 	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency})
-	return rep, f.writeOutputs(env, rep, m)
+	if err := f.writeOutputs(env, rep, m); err != nil {
+		return rep, err
+	}
+	if d != nil {
+		if err := d.Publish(ctx, Publication{Report: rep, Exports: exports(rep, m.Rules()), ReportJSON: f.reportJSON, Getenv: env.getenv}); err != nil {
+			return rep, fmt.Errorf("cannot publish the report to %s: %v", d.Name(), err)
+		}
+	}
+	return rep, nil
 }
 
 // mapper uses --rules/--rule when given, else the registry's live rules.
