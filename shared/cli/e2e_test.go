@@ -557,11 +557,25 @@ func TestE2EFaults(t *testing.T) {
 		t.Fatalf("throttling should be retried: %+v", r)
 	}
 
+	// A registry hiccup while warming is retried.
+	src = w.dockerfile("FROM node:20\n")
+	w.sb.Faults.Add(sandbox.Fault{Target: "registry", Kind: sandbox.FaultServerError, Count: 1})
+	if r := w.run("setup", src); r.code != 0 || !strings.Contains(r.stdout, "MISS→warmed") {
+		t.Fatalf("a registry 500 once should be retried: %+v", r)
+	}
+	// Docker Hub rate-limiting the cache on a cold miss, persistently: one clear sentence per image.
 	src = w.dockerfile("FROM node:22\n")
-	w.sb.Faults.Add(sandbox.Fault{Target: "upstream:docker-hub", Kind: sandbox.FaultTooMany, Count: 10})
+	w.sb.Faults.Add(sandbox.Fault{Target: "upstream:docker-hub", Kind: sandbox.FaultTooMany})
 	r := w.run("setup", src, "--json")
-	if r.code != 1 || !strings.Contains(r.stdout, "429") {
+	if r.code != 1 || !strings.Contains(r.stdout, "429 Too Many Requests: the upstream registry rate-limited") {
 		t.Fatalf("upstream 429 on a cold miss: %+v", r)
+	}
+	w.sb.Faults.Clear()
+	// ECR failing every time: the SDK's retries, then one sentence.
+	w.sb.Faults.Add(sandbox.Fault{Target: "ecr:*", Kind: sandbox.FaultServerError})
+	r = w.run("setup", src)
+	if r.code != 1 || !strings.Contains(r.stderr, "ServerException") || !strings.Contains(r.stderr, "after 3 attempts") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		t.Fatalf("ECR 5xx: %+v", r)
 	}
 	w.sb.Faults.Clear()
 

@@ -48,7 +48,7 @@ func Login(ctx context.Context, client AuthorizationTokenAPI, registryIDs ...str
 	}
 	out, err := client.GetAuthorizationToken(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("ECR GetAuthorizationToken failed: %w", err)
+		return nil, apiError("ECR GetAuthorizationToken", err)
 	}
 	if len(out.AuthorizationData) == 0 {
 		return nil, errors.New("ECR GetAuthorizationToken returned no authorization data")
@@ -101,7 +101,7 @@ type PublicAuthorizationTokenAPI interface {
 func LoginPublic(ctx context.Context, client PublicAuthorizationTokenAPI) (Auth, error) {
 	out, err := client.GetAuthorizationToken(ctx, &ecrpublic.GetAuthorizationTokenInput{})
 	if err != nil {
-		return Auth{}, fmt.Errorf("ECR Public GetAuthorizationToken failed: %w", err)
+		return Auth{}, apiError("ECR Public GetAuthorizationToken", err)
 	}
 	d := out.AuthorizationData
 	if d == nil || d.AuthorizationToken == nil {

@@ -3,7 +3,6 @@ package ecr
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,7 +58,7 @@ func Probe(ctx context.Context, client DescribeImagesAPI, repository, tag, diges
 	case errors.As(err, &noImage):
 		return ProbeResult{Outcome: Miss, Reason: "not in the cache yet"}, nil
 	case err != nil:
-		return ProbeResult{}, fmt.Errorf("ECR DescribeImages for %s failed: %w", repository, err)
+		return ProbeResult{}, apiError("ECR DescribeImages for "+repository, err)
 	}
 	if len(out.ImageDetails) == 0 {
 		return ProbeResult{Outcome: Miss, Reason: "not in the cache yet"}, nil

@@ -34,7 +34,7 @@ func ListRules(ctx context.Context, client DescribeRulesAPI) (rules.Set, error) 
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return rules.Set{}, fmt.Errorf("ECR DescribePullThroughCacheRules failed: %w", err)
+			return rules.Set{}, apiError("ECR DescribePullThroughCacheRules", err)
 		}
 		for _, r := range page.PullThroughCacheRules {
 			set.Rules = append(set.Rules, fromAPI(r))
@@ -208,7 +208,7 @@ func createError(want rules.Rule, err error) error {
 	case errors.As(err, &limit):
 		return fmt.Errorf("%s: the registry has reached its quota of pull-through cache rules", what)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return apiError(what, err)
 }
 
 // Validation is ValidatePullThroughCacheRule's verdict for one rule.
@@ -222,7 +222,7 @@ type Validation struct {
 func Validate(ctx context.Context, client ValidateRuleAPI, r rules.Rule) (Validation, error) {
 	out, err := client.ValidatePullThroughCacheRule(ctx, &ecr.ValidatePullThroughCacheRuleInput{EcrRepositoryPrefix: aws.String(r.ECRRepositoryPrefix)})
 	if err != nil {
-		return Validation{}, fmt.Errorf("ECR ValidatePullThroughCacheRule for %q failed: %w", r.ECRRepositoryPrefix, err)
+		return Validation{}, apiError(fmt.Sprintf("ECR ValidatePullThroughCacheRule for %q", r.ECRRepositoryPrefix), err)
 	}
 	return Validation{Rule: r, Valid: out.IsValid, Failure: aws.ToString(out.Failure)}, nil
 }

@@ -54,6 +54,27 @@ type WarmEvent struct {
 	Started time.Time
 }
 
+// warmAttempts bounds retries of transient registry failures (429, 5xx) for one image.
+const warmAttempts = 3
+
+// warmWithRetries retries an image whose pull failed transiently: an upstream hiccup should not fail a
+// build that a second try would serve.
+func warmWithRetries(ctx context.Context, resolver remotes.Resolver, r WarmRequest, delay time.Duration) WarmResult {
+	var res WarmResult
+	for attempt := 1; ; attempt++ {
+		var err error
+		res, err = warmOne(ctx, resolver, r)
+		if err == nil || !transientRegistryError(err) || attempt == warmAttempts {
+			return res
+		}
+		select {
+		case <-ctx.Done():
+			return res
+		case <-time.After(delay * time.Duration(attempt)):
+		}
+	}
+}
+
 // Warmer pulls images through the cache registry with containerd's registry client, using the ECR
 // login, several at a time.
 type Warmer struct {
@@ -61,6 +82,16 @@ type Warmer struct {
 	Concurrency int // default 4
 	HTTPClient  *http.Client
 	Progress    func(WarmEvent) // called from several goroutines, one call at a time
+	// RetryDelay is the pause before the first retry of a transient failure (default 500 ms; it grows
+	// linearly).
+	RetryDelay time.Duration
+}
+
+func (w *Warmer) retryDelay() time.Duration {
+	if w.RetryDelay > 0 {
+		return w.RetryDelay
+	}
+	return 500 * time.Millisecond
 }
 
 // Warm resolves every request through the cache; results come back in request order.
@@ -89,7 +120,7 @@ func (w *Warmer) Warm(ctx context.Context, reqs []WarmRequest) []WarmResult {
 			defer func() { <-sem }()
 			start := time.Now()
 			report(WarmEvent{Ref: r.Ref, Started: start})
-			res := warmOne(ctx, resolver, r)
+			res := warmWithRetries(ctx, resolver, r, w.retryDelay())
 			res.Duration = time.Since(start)
 			results[i] = res
 			report(WarmEvent{Ref: r.Ref, Done: true, Result: res, Started: start})
@@ -128,19 +159,19 @@ func (w *Warmer) resolver() remotes.Resolver {
 	return docker.NewResolver(docker.ResolverOptions{Hosts: hosts})
 }
 
-func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) WarmResult {
+func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (WarmResult, error) {
 	res := WarmResult{Ref: r.Ref}
 	ref, err := imageref.Parse(r.Ref)
 	if err != nil {
 		res.Outcome, res.Reason = WarmFailed, err.Error()
-		return res
+		return res, nil
 	}
 	if ref.Tag == "" {
 		// Digest pulls do not fill a cold cache (reference, aws/containers-roadmap#2837): only a tag can warm.
 		name, desc, err := resolver.Resolve(ctx, r.Ref)
 		if err != nil {
 			res.Outcome, res.Reason = CannotWarm, "a digest-only reference cannot be pulled into a cold pull-through cache; pin it as tag@digest so the tag can warm it"
-			return res
+			return res, nil
 		}
 		res.Digest = desc.Digest.String()
 		return fetchPlatforms(ctx, resolver, name, desc, r.Platforms, res)
@@ -148,14 +179,14 @@ func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) Warm
 	byTag := imageref.Ref{Host: ref.Host, Repository: ref.Repository, Tag: ref.Tag}.String()
 	name, desc, err := resolver.Resolve(ctx, byTag)
 	if err != nil {
-		res.Outcome, res.Reason = WarmFailed, warmError(err)
-		return res
+		res.Outcome, res.Reason = WarmFailed, registryError(err)
+		return res, err
 	}
 	res.Digest = desc.Digest.String()
 	if ref.Digest != "" && ref.Digest != res.Digest {
 		res.Outcome = DigestMismatch
 		res.Reason = fmt.Sprintf("the tag %s resolves to %s in the cache, not the pinned %s (the upstream tag moved, or the cache serves it stale for up to 24 h)", ref.Tag, res.Digest, ref.Digest)
-		return res
+		return res, nil
 	}
 	return fetchPlatforms(ctx, resolver, name, desc, r.Platforms, res)
 }
@@ -163,31 +194,31 @@ func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) Warm
 // fetchPlatforms GETs the manifest (a HEAD may not import) and, for an index, each requested platform's
 // manifest: index children are fetched lazily by the cache (reference), so a build on another platform
 // would otherwise meet a cold child.
-func fetchPlatforms(ctx context.Context, resolver remotes.Resolver, name string, desc ocispec.Descriptor, plats []string, res WarmResult) WarmResult {
+func fetchPlatforms(ctx context.Context, resolver remotes.Resolver, name string, desc ocispec.Descriptor, plats []string, res WarmResult) (WarmResult, error) {
 	fetcher, err := resolver.Fetcher(ctx, name)
 	if err != nil {
-		res.Outcome, res.Reason = WarmFailed, warmError(err)
-		return res
+		res.Outcome, res.Reason = WarmFailed, registryError(err)
+		return res, err
 	}
 	body, err := fetchAll(ctx, fetcher, desc)
 	if err != nil {
-		res.Outcome, res.Reason = WarmFailed, warmError(err)
-		return res
+		res.Outcome, res.Reason = WarmFailed, registryError(err)
+		return res, err
 	}
 	res.Outcome = Warmed
 	if !isIndex(desc.MediaType) || len(plats) == 0 {
-		return res
+		return res, nil
 	}
 	var idx ocispec.Index
 	if err := json.Unmarshal(body, &idx); err != nil {
 		res.Outcome, res.Reason = WarmFailed, "the cache returned an index that is not valid JSON"
-		return res
+		return res, nil
 	}
 	for _, p := range plats {
 		spec, err := platforms.Parse(p)
 		if err != nil {
 			res.Outcome, res.Reason = WarmFailed, fmt.Sprintf("platform %q: %v", p, err)
-			return res
+			return res, nil
 		}
 		m := platforms.OnlyStrict(spec)
 		found := false
@@ -196,8 +227,8 @@ func fetchPlatforms(ctx context.Context, resolver remotes.Resolver, name string,
 				continue
 			}
 			if _, err := fetchAll(ctx, fetcher, child); err != nil {
-				res.Outcome, res.Reason = WarmFailed, fmt.Sprintf("platform %s: %s", p, warmError(err))
-				return res
+				res.Outcome, res.Reason = WarmFailed, fmt.Sprintf("platform %s: %s", p, registryError(err))
+				return res, err
 			}
 			res.Platforms = append(res.Platforms, platforms.Format(spec))
 			found = true
@@ -205,10 +236,10 @@ func fetchPlatforms(ctx context.Context, resolver remotes.Resolver, name string,
 		}
 		if !found {
 			res.Outcome, res.Reason = WarmFailed, fmt.Sprintf("the image has no %s manifest", p)
-			return res
+			return res, nil
 		}
 	}
-	return res
+	return res, nil
 }
 
 func fetchAll(ctx context.Context, f remotes.Fetcher, desc ocispec.Descriptor) ([]byte, error) {

@@ -1,0 +1,69 @@
+package ecr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
+)
+
+// apiError says what an AWS call answered in one short sentence: the error code and message, the HTTP
+// status and the attempts the SDK made — not the SDK's nested "operation error ..." chain.
+func apiError(op string, err error) error {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return fmt.Errorf("%s failed: %w", op, err)
+	}
+	msg := fmt.Sprintf("%s failed: %s: %s", op, ae.ErrorCode(), strings.TrimSuffix(ae.ErrorMessage(), "."))
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		msg += fmt.Sprintf(" (HTTP %d", re.HTTPStatusCode())
+		var ma *retry.MaxAttemptsError
+		if errors.As(err, &ma) {
+			msg += fmt.Sprintf(", after %d attempts", ma.Attempt)
+		}
+		msg += ")"
+	}
+	return &wrapped{msg: msg, err: err}
+}
+
+// wrapped keeps the SDK error for errors.As while printing the short message.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
+
+// registryStatus is the HTTP status a registry request failed with, or 0.
+func registryStatus(err error) int {
+	var us remoteerrors.ErrUnexpectedStatus
+	if errors.As(err, &us) {
+		return us.StatusCode
+	}
+	return 0
+}
+
+// transientRegistryError: worth another try after a pause.
+func transientRegistryError(err error) bool {
+	s := registryStatus(err)
+	return s == 429 || s >= 500
+}
+
+// registryError says why a pull through the cache failed, in one sentence.
+func registryError(err error) string {
+	switch s := registryStatus(err); {
+	case s == 429:
+		return "the cache answered 429 Too Many Requests: the upstream registry rate-limited the cache's first pull (Docker Hub's anonymous limit?); give the rule a credential or retry later"
+	case s == 401 || s == 403:
+		return fmt.Sprintf("the cache refused the login (HTTP %d): run `ecr-ptc login` again, and check the role may pull (`ecr-ptc iam-policy --for ci`)", s)
+	case s >= 500:
+		return fmt.Sprintf("the cache registry answered HTTP %d (the upstream may be unavailable); retry later", s)
+	}
+	return warmError(err)
+}
