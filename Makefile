@@ -36,6 +36,9 @@ bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	$(GO) test ./shared/cli -run '^$$' -bench 'BenchmarkSetup$$' -benchtime 3x -count 5 | tee $(BIN)/bench-setup.txt
 	@echo
 	@cat $(BIN)/bench-scan.txt $(BIN)/bench-setup.txt | $(BIN)/benchratio 'BenchmarkSetup/images=10:BenchmarkSetup/images=1'
+	@echo
+	@echo '== rate limits and latency: 200 builds direct vs through the cache (shared/sim)'
+	@$(GO) test ./shared/sim -count=1 -v -run 'Simulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
 
 demo: build ## map, scan and rewrite on examples/, then the real flow on the embedded sandbox (no AWS account needed)
 	@echo '== ecr-ptc map: which cache ref serves each image'

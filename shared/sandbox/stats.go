@@ -17,6 +17,9 @@ type StatsSnapshot struct {
 	UpstreamFetchesBy    map[string]int `json:"upstreamFetchesByUpstream"`
 	UpstreamBlobFetches  int            `json:"upstreamBlobFetches"`
 	UpstreamRateLimited  int            `json:"upstreamRateLimited"` // 429s the upstream stand-ins answered
+	// UpstreamManifestGets counts the manifest GETs each stand-in served, from any client: what Docker
+	// Hub's rate limit counts as pulls.
+	UpstreamManifestGets map[string]int `json:"upstreamManifestGets"`
 	CacheHits            int            `json:"cacheHits"`           // manifest requests served from the cache
 	CacheMisses          int            `json:"cacheMisses"`         // manifest requests that went upstream or failed
 	DigestColdMisses     int            `json:"digestColdMisses"`    // digest requests refused on a cold cache
@@ -34,6 +37,7 @@ func (st *Stats) Update(fn func(*StatsSnapshot)) {
 		st.s.UpstreamFetchesBy = map[string]int{}
 		st.s.ECRRequests = map[string]int{}
 		st.s.STSRequests = map[string]int{}
+		st.s.UpstreamManifestGets = map[string]int{}
 	}
 	fn(&st.s)
 }
@@ -46,6 +50,7 @@ func (st *Stats) Snapshot() StatsSnapshot {
 	c.UpstreamFetchesBy = copyMap(st.s.UpstreamFetchesBy)
 	c.ECRRequests = copyMap(st.s.ECRRequests)
 	c.STSRequests = copyMap(st.s.STSRequests)
+	c.UpstreamManifestGets = copyMap(st.s.UpstreamManifestGets)
 	return c
 }
 

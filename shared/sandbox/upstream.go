@@ -151,6 +151,9 @@ func (u *upstream) handler() http.Handler {
 				u.rateHeaders(w, remoteIP(r))
 			}
 		}
+		if kind == "manifests" && r.Method == http.MethodGet {
+			u.d.stats.Update(func(s *StatsSnapshot) { s.UpstreamManifestGets[u.name]++ })
+		}
 		u.inner.ServeHTTP(w, r)
 	})
 }
