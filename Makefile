@@ -25,9 +25,9 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) tool staticcheck ./...
 
 fuzz: ## each fuzz target for FUZZTIME (default 20s)
-	$(GO) test ./shared/mapping -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $${FUZZTIME:-20s}
-	$(GO) test ./shared/dockerfile -run '^$$' -fuzz '^FuzzAnalyze$$' -fuzztime $${FUZZTIME:-20s}
-	$(GO) test ./shared/dockerfile -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $${FUZZTIME:-20s}
+	$(GO) test ./shared/mapping -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $${FUZZTIME:-20s} -fuzzminimizetime 5s
+	$(GO) test ./shared/dockerfile -run '^$$' -fuzz '^FuzzAnalyze$$' -fuzztime $${FUZZTIME:-20s} -fuzzminimizetime 5s
+	$(GO) test ./shared/dockerfile -run '^$$' -fuzz '^FuzzRewrite$$' -fuzztime $${FUZZTIME:-20s} -fuzzminimizetime 5s
 
 bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	@mkdir -p $(BIN)
