@@ -13,18 +13,18 @@ type Stats struct {
 type StatsSnapshot struct {
 	// UpstreamFetches counts manifest GETs the cache sent upstream (one per image pulled into the cache
 	// or tag re-checked), total and per upstream name.
-	UpstreamFetches      int            `json:"upstreamFetches"`
-	UpstreamFetchesBy    map[string]int `json:"upstreamFetchesByUpstream"`
-	UpstreamBlobFetches  int            `json:"upstreamBlobFetches"`
-	UpstreamRateLimited  int            `json:"upstreamRateLimited"` // 429s the upstream stand-ins answered
+	UpstreamFetches     int            `json:"upstreamFetches"`
+	UpstreamFetchesBy   map[string]int `json:"upstreamFetchesByUpstream"`
+	UpstreamBlobFetches int            `json:"upstreamBlobFetches"`
+	UpstreamRateLimited int            `json:"upstreamRateLimited"` // 429s the upstream stand-ins answered
 	// UpstreamManifestGets counts the manifest GETs each stand-in served, from any client: what Docker
 	// Hub's rate limit counts as pulls.
 	UpstreamManifestGets map[string]int `json:"upstreamManifestGets"`
-	CacheHits            int            `json:"cacheHits"`           // manifest requests served from the cache
-	CacheMisses          int            `json:"cacheMisses"`         // manifest requests that went upstream or failed
-	DigestColdMisses     int            `json:"digestColdMisses"`    // digest requests refused on a cold cache
-	ECRRequests          map[string]int `json:"ecrRequests"`         // by operation
-	STSRequests          map[string]int `json:"stsRequests"`         // by operation
+	CacheHits            int            `json:"cacheHits"`        // manifest requests served from the cache
+	CacheMisses          int            `json:"cacheMisses"`      // manifest requests that went upstream or failed
+	DigestColdMisses     int            `json:"digestColdMisses"` // digest requests refused on a cold cache
+	ECRRequests          map[string]int `json:"ecrRequests"`      // by operation
+	STSRequests          map[string]int `json:"stsRequests"`      // by operation
 	RepositoriesCreated  int            `json:"repositoriesCreated"`
 	UnauthorizedRequests int            `json:"unauthorizedRequests"` // registry requests without a valid token
 }
