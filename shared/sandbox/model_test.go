@@ -136,6 +136,7 @@ func TestECRAnswersMatchTheServiceModel(t *testing.T) {
 			return err
 		},
 		func() error {
+			//lint:ignore SA1019 the deprecated registryIds is still part of the model and must be answered.
 			_, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{RegistryIds: []string{"999999999999"}})
 			return err
 		},
