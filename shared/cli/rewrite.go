@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/spf13/cobra"
 )
 
@@ -16,6 +17,7 @@ func newRewriteCmd(env Env) *cobra.Command {
 		file  string
 		out   string
 		quiet bool
+		lockF string
 	)
 	cmd := &cobra.Command{
 		Use:   "rewrite [-f FILE] [-o OUT] [--build-arg K=V]... --registry HOST [--rules FILE]",
@@ -58,9 +60,21 @@ ARG-driven images:
 			if err != nil {
 				return fmt.Errorf("cannot read %v", pathError(err))
 			}
+			lf, err := readLock(lockF)
+			if err != nil {
+				return err
+			}
 			mapper := func(ref string) (string, bool) {
 				r := m.Map(ref)
-				return r.Output, r.Rewritten
+				if !r.Rewritten || lf == nil {
+					return r.Output, r.Rewritten
+				}
+				// Pinned: the cache serves a digest it holds, whatever the tag says now.
+				if d, ok := lf.Lookup(ref); ok {
+					pinned := imageref.Ref{Host: m.Registry(), Repository: r.Repository, Tag: r.Tag, Digest: d}
+					return pinned.String(), true
+				}
+				return r.Output, true
 			}
 			rewritten, changes, err := dockerfile.Rewrite(name, data, opts[0], mapper)
 			if err != nil {
@@ -96,6 +110,7 @@ ARG-driven images:
 	cmd.Flags().StringVarP(&file, "file", "f", "Dockerfile", "the Dockerfile to rewrite (- for stdin)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the result to this file instead of stdout")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not list the changes on stderr")
+	cmd.Flags().StringVar(&lockF, "lock", "", "pin each literal reference to its digest in this lock file (`ecr-ptc lock`)")
 	sf.add(cmd, false)
 	mf.add(cmd)
 	return cmd

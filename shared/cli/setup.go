@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
@@ -30,12 +31,17 @@ type setupFlags struct {
 	envFile       string
 	asJSON        bool
 	concurrency   int
+	lockFile      string
+	lock          *lock.File
 }
 
 // run is the one CI step: credentials, login, rules, scan, probe, warm, report.
 func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login bool) (*report.Report, error) {
 	opts, err := f.sf.options(env)
 	if err != nil {
+		return nil, err
+	}
+	if f.lock, err = readLock(f.lockFile); err != nil {
 		return nil, err
 	}
 	var d Door
@@ -119,12 +125,12 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 			plats = append(plats, o.Platform)
 		}
 	}
-	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency})
+	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency, Lock: f.lock})
 	if err := f.writeOutputs(env, rep, m); err != nil {
 		return rep, err
 	}
 	if d != nil {
-		if err := d.Publish(ctx, Publication{Report: rep, Exports: exports(rep, m.Rules()), ReportJSON: f.reportJSON, Getenv: env.getenv}); err != nil {
+		if err := d.Publish(ctx, Publication{Report: rep, Exports: exports(rep, m.Rules(), f.lock), ReportJSON: f.reportJSON, Getenv: env.getenv}); err != nil {
 			return rep, fmt.Errorf("cannot publish the report to %s: %v", d.Name(), err)
 		}
 	}
@@ -158,7 +164,7 @@ func (f *setupFlags) writeOutputs(env Env, rep *report.Report, m *mapping.Mapper
 	}
 	if f.envFile != "" {
 		var buf bytes.Buffer
-		for _, kv := range exports(rep, m.Rules()) {
+		for _, kv := range exports(rep, m.Rules(), f.lock) {
 			fmt.Fprintln(&buf, kv)
 		}
 		if err := writeFileAtomic(f.envFile, buf.Bytes(), 0o644); err != nil {
@@ -170,8 +176,8 @@ func (f *setupFlags) writeOutputs(env Env, rep *report.Report, m *mapping.Mapper
 
 // exports are the non-secret values later build steps need: the cache registry and the frontend's
 // rules, in the ECR_PTC_* build-arg names.
-func exports(rep *report.Report, set rules.Set) []string {
-	return []string{
+func exports(rep *report.Report, set rules.Set, lf *lock.File) []string {
+	out := []string{
 		"ECR_PTC_REGISTRY=" + rep.Registry,
 		"ECR_PTC_RULES=" + set.Spec(),
 		fmt.Sprintf("ECR_PTC_HITS=%d", rep.Totals.Hits),
@@ -179,6 +185,10 @@ func exports(rep *report.Report, set rules.Set) []string {
 		fmt.Sprintf("ECR_PTC_WARMED=%d", rep.Totals.Warmed),
 		fmt.Sprintf("ECR_PTC_FALLBACKS=%d", rep.Totals.Fallbacks),
 	}
+	if lf != nil {
+		out = append(out, "ECR_PTC_LOCK="+lf.BuildArg())
+	}
+	return out
 }
 
 // progressPrinter shows warming as it happens, one line per start and finish.
@@ -210,6 +220,7 @@ func (f *setupFlags) add(cmd *cobra.Command, full bool) {
 	fl.IntVar(&f.concurrency, "concurrency", 10, "images probed and warmed at once")
 	fl.StringVar(&f.reportJSON, "report-json", "", "write the cache report as JSON to this file")
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON on stdout")
+	fl.StringVar(&f.lockFile, "lock", "", "enforce this lock file (`ecr-ptc lock`): each image must be served at its locked digest")
 	if full {
 		f.lf.add(cmd)
 		fl.BoolVar(&f.ensureRules, "ensure-rules", false, "create the rules the Dockerfiles need (see `ecr-ptc rules ensure`)")

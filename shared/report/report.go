@@ -35,6 +35,7 @@ type Image struct {
 	Uses        []Use     `json:"uses,omitempty"` // where the Dockerfiles use it
 	DurationMS  int64     `json:"durationMs,omitempty"`
 	Instruction string    `json:"instruction,omitempty"` // of the first use
+	Locked      bool      `json:"locked,omitempty"`      // the digest comes from the lock file
 }
 
 // Use is a place a Dockerfile uses an image.

@@ -5,11 +5,13 @@ package setup
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 )
@@ -28,6 +30,9 @@ type Options struct {
 	Platforms []string // platform manifests to warm
 	// Concurrency bounds parallel probes (default 8).
 	Concurrency int
+	// Lock pins references to digests: a locked image is probed by its digest and, when the cache does
+	// not hold that digest, warmed by tag and accepted only if the tag still resolves to it.
+	Lock *lock.File
 }
 
 // Run builds the report for the image uses a scan found. Each distinct image is probed and warmed once.
@@ -60,6 +65,12 @@ func Run(ctx context.Context, uses []dockerfile.ImageUse, d Deps, o Options) *re
 		} else {
 			m = d.Mapper.Map(u.Ref)
 			im.Upstream = m.Upstream
+			if o.Lock != nil && m.Rewritten {
+				if dg, ok := o.Lock.Lookup(u.Ref); ok {
+					im.Locked, m.Digest = true, dg
+					m.Output = strings.TrimSuffix(m.Output, "@"+digestOf(m.Output)) + "@" + dg
+				}
+			}
 			if m.Rewritten {
 				im.CacheRef = m.Output
 			} else {
@@ -101,7 +112,11 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
-			res, err := ecr.Probe(ctx, d.Images, m.Repository, m.Tag, m.Digest)
+			tag := m.Tag
+			if im.Locked {
+				tag = "" // a locked image is wanted by digest, whatever the tag says now
+			}
+			res, err := ecr.Probe(ctx, d.Images, m.Repository, tag, m.Digest)
 			im.DurationMS = time.Since(start).Milliseconds()
 			switch {
 			case err != nil:
@@ -143,8 +158,20 @@ func warmMisses(ctx context.Context, rep *report.Report, o Options, w *ecr.Warme
 			im.Reason = res.Reason // stays a miss: the build will fall back
 		case ecr.DigestMismatch:
 			im.Outcome, im.Digest, im.Reason = report.Fallback, res.Digest, res.Reason
+			if im.Locked {
+				im.Outcome = report.Error
+				im.Reason = "the lock pins " + digestOf(im.CacheRef) + " but the cache no longer holds it and the tag now resolves to " + res.Digest + "; run `ecr-ptc lock` to accept the new digest"
+			}
 		default:
 			im.Outcome, im.Reason = report.Error, res.Reason
 		}
 	}
+}
+
+// digestOf returns the digest part of a reference, or "".
+func digestOf(ref string) string {
+	if i := strings.LastIndex(ref, "@"); i >= 0 {
+		return ref[i+1:]
+	}
+	return ""
 }
