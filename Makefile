@@ -10,7 +10,7 @@ COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DEMO_REGISTRY ?= 123456789012.dkr.ecr.us-east-1.amazonaws.com
 
-.PHONY: build test lint demo fuzz bench clean
+.PHONY: build test lint demo fuzz bench test-live clean
 
 build: ## the CLI at bin/ecr-ptc
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ecr-ptc ./shared/cmd/ecr-ptc
@@ -56,6 +56,9 @@ demo: build ## map, scan and rewrite on examples/, then the real flow on the emb
 	@echo
 	@echo '== the real flow on the embedded sandbox (a local ECR with the pull-through cache)'
 	$(BIN)/ecr-ptc sandbox -- bash examples/demo.sh
+
+test-live: ## the end-to-end scenarios against a real AWS account (ECR_PTC_LIVE=1 and credentials; never in CI)
+	$(GO) test -tags live -count=1 -v ./shared/live/
 
 clean:
 	rm -rf $(BIN)
