@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 	"github.com/sethvargo/go-githubactions"
 	"github.com/spf13/cobra"
 )
+
+// regionPattern accepts every AWS region name (us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1).
+var regionPattern = regexp.MustCompile(`^[a-z]{2,5}(-[a-z]+)+-\d{1,2}$`)
 
 // awsFlags choose the region and where credentials come from.
 type awsFlags struct {
@@ -60,6 +64,9 @@ func (c credSource) String() string {
 // themselves. A role with no web identity is assumed with the default chain's credentials.
 func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource, error) {
 	region := firstNonEmpty(f.region, env.getenv("AWS_REGION"), env.getenv("AWS_DEFAULT_REGION"))
+	if region != "" && !regionPattern.MatchString(region) {
+		return aws.Config{}, credSource{}, usagef("%q is not an AWS region (e.g. us-east-1, eu-west-2)", region)
+	}
 	timeout := f.timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second

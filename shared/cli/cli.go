@@ -101,6 +101,10 @@ func sentence(err error) string {
 	if s == "" {
 		return s
 	}
+	// cobra suggests on extra lines ("Did you mean this?\n\tsetup"): keep it one line.
+	if before, after, ok := strings.Cut(s, "Did you mean this?"); ok {
+		s = strings.TrimSpace(before) + "; did you mean " + strings.Join(strings.Fields(after), " or ") + "?"
+	}
 	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "`") && !strings.HasSuffix(s, ")") {
 		s += "."
 	}
@@ -141,6 +145,7 @@ environment.`,
 		newLoginCmd(env),
 		newRulesCmd(env),
 		newSetupCmd(env),
+		newReportCmd(env),
 		newWarmCmd(env),
 		newLockCmd(env),
 		newDoctorCmd(env),

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -78,6 +79,18 @@ func pathError(err error) error {
 
 var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// checkOutputDir fails early, before any work, when an output file's directory does not exist.
+func checkOutputDir(flag, path string) error {
+	if path == "" || path == "-" {
+		return nil
+	}
+	fi, err := os.Stat(filepath.Dir(path))
+	if err != nil || !fi.IsDir() {
+		return fmt.Errorf("cannot write %s %s: the directory %s does not exist", flag, path, filepath.Dir(path))
+	}
+	return nil
+}
+
 // parseBuildArgs reads --build-arg values like docker build: NAME=VALUE, or NAME alone to take the value
 // from the environment (left unset when the environment has none).
 func parseBuildArgs(env Env, in []string) (map[string]string, error) {
@@ -111,7 +124,11 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return pathError(err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("%s: %v", path, pe.Err)
+		}
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {

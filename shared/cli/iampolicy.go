@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/iampolicy"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
@@ -44,6 +45,9 @@ Prefixes come from --prefix, else the rules file (--rules/--rule), else the defa
 				for _, r := range set.Rules {
 					ps = append(ps, r.ECRRepositoryPrefix)
 				}
+			}
+			if account != "" && (len(account) != 12 || strings.Trim(account, "0123456789") != "") {
+				return usagef("--account %q is not a 12-digit AWS account ID", account)
 			}
 			sort.Strings(ps)
 			for _, p := range ps {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -104,6 +105,7 @@ func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapp
 				seen[key] = true
 				r := scanResult{ImageUse: u}
 				if u.Error != "" {
+					fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(errors.New(u.Error)))
 					failed++
 				} else if m != nil && u.Instruction != "ONBUILD" {
 					mr := m.Map(u.Ref)

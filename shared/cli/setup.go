@@ -44,6 +44,11 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 	if f.lock, err = readLock(f.lockFile); err != nil {
 		return nil, err
 	}
+	for flag, p := range map[string]string{"--report-json": f.reportJSON, "--env-file": f.envFile} {
+		if err := checkOutputDir(flag, p); err != nil {
+			return nil, err
+		}
+	}
 	var d Door
 	if login {
 		if d, err = door(env, f.lf.ci); err != nil {
