@@ -42,11 +42,11 @@ type WebIdentity struct {
 	// ECR_PTC_ID_TOKEN", "token file /path").
 	Source string
 	// Timeout bounds all attempts together (default 2 minutes); MaxAttempts bounds their number
-	// (default 6).
+	// (default 5).
 	Timeout     time.Duration
 	MaxAttempts int
 	// Backoff computes the delay before a retry; default: the SDK's exponential backoff with full
-	// jitter, capped at 20 s.
+	// jitter, capped at 10 s (STS's transient errors clear in seconds).
 	Backoff retry.BackoffDelayer
 	// Sleep waits between attempts; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -159,10 +159,10 @@ func (w *WebIdentity) defaults() {
 		w.Timeout = 2 * time.Minute
 	}
 	if w.MaxAttempts == 0 {
-		w.MaxAttempts = 6
+		w.MaxAttempts = 5
 	}
 	if w.Backoff == nil {
-		w.Backoff = retry.NewExponentialJitterBackoff(20 * time.Second)
+		w.Backoff = retry.NewExponentialJitterBackoff(10 * time.Second)
 	}
 	if w.Sleep == nil {
 		w.Sleep = sleep

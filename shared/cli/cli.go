@@ -151,6 +151,7 @@ environment.`,
 		newDoctorCmd(env),
 		newIAMPolicyCmd(env),
 		newSandboxCmd(env),
+		newMirrorConfigCmd(env),
 		newVersionCmd(env),
 	)
 	return root

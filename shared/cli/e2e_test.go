@@ -630,3 +630,22 @@ func TestIAMPolicy(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 }
+
+// Reference: an ECR token lasts 12 hours; a long job can outlive it (or a cached one can be revoked).
+// The registry's 401 makes warming log in again once, and the run succeeds.
+func TestE2EExpiredTokenMidRun(t *testing.T) {
+	w := newWorld(t, sandbox.Config{})
+	w.ruleDefaults("docker-hub")
+	w.set("ECR_PTC_TOKEN_CACHE", filepath.Join(w.dir, "tokens"))
+	if r := w.run("login"); r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	w.sb.Store.ExpireTokens() // the cached token is now refused by the registry
+	src := w.dockerfile("FROM node:20\nFROM alpine:3.20\n")
+	r := w.run("setup", src, "--all-stages")
+	if r.code != 0 || !strings.Contains(r.stderr, "logging in again") || strings.Count(r.stdout, "MISS→warmed") != 2 {
+		t.Fatalf("%+v", r)
+	}
+	w.dockerLogin() // the Docker config holds the new, valid token
+	w.done()
+}

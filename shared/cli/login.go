@@ -26,6 +26,7 @@ type loginFlags struct {
 	tokenCache   string
 	ci           string
 	door         Door // set from ci before login; masks the passwords
+	fresh        bool // skip the token cache: the registry refused the cached token
 }
 
 func (f *loginFlags) add(cmd *cobra.Command) {
@@ -100,7 +101,7 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 	}
 	for _, rq := range reqs {
 		key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), src.String(), rq.accounts)
-		if auths, ok := cache.Get(key); ok {
+		if auths, ok := cache.Get(key); ok && !f.fresh {
 			res.Registries, res.Cached = append(res.Registries, auths...), true
 			continue
 		}

@@ -123,7 +123,17 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 	for i, r := range results {
 		uses[i] = r.ImageUse
 	}
-	warmer := &ecrx.Warmer{Auths: auths, Concurrency: f.concurrency, Progress: progressPrinter(env)}
+	warmer := &ecrx.Warmer{Auths: auths, Concurrency: f.concurrency, Progress: progressPrinter(env),
+		Relogin: func(ctx context.Context) ([]ecrx.Auth, error) {
+			fmt.Fprintln(env.Stderr, "the registry refused the login token; logging in again")
+			if !login {
+				return ecrx.Login(ctx, client)
+			}
+			lf := f.lf
+			lf.fresh = true
+			res, err := lf.login(ctx, env, cfg, src)
+			return res.Registries, err
+		}}
 	var plats []string
 	for _, o := range opts {
 		if o.Platform != "" {

@@ -1,8 +1,10 @@
 package ecr
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -16,7 +18,7 @@ import (
 func apiError(op string, err error) error {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
-		return fmt.Errorf("%s failed: %w", op, err)
+		return &wrapped{msg: op + " failed: " + transportMessage(err), err: err}
 	}
 	msg := fmt.Sprintf("%s failed: %s: %s", op, ae.ErrorCode(), strings.TrimSuffix(ae.ErrorMessage(), "."))
 	var re *smithyhttp.ResponseError
@@ -29,6 +31,28 @@ func apiError(op string, err error) error {
 		msg += ")"
 	}
 	return &wrapped{msg: msg, err: err}
+}
+
+// transportMessage describes a request that got no answer: a timeout or a connection failure, with the
+// attempts the SDK made.
+func transportMessage(err error) string {
+	var ne net.Error
+	msg := ""
+	switch {
+	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
+		msg = "the endpoint did not answer in time"
+	default:
+		inner := err
+		for errors.Unwrap(inner) != nil {
+			inner = errors.Unwrap(inner)
+		}
+		msg = inner.Error()
+	}
+	var ma *retry.MaxAttemptsError
+	if errors.As(err, &ma) {
+		msg += fmt.Sprintf(" (after %d attempts)", ma.Attempt)
+	}
+	return msg
 }
 
 // wrapped keeps the SDK error for errors.As while printing the short message.

@@ -57,22 +57,62 @@ type WarmEvent struct {
 // warmAttempts bounds retries of transient registry failures (429, 5xx) for one image.
 const warmAttempts = 3
 
-// warmWithRetries retries an image whose pull failed transiently: an upstream hiccup should not fail a
-// build that a second try would serve.
-func warmWithRetries(ctx context.Context, resolver remotes.Resolver, r WarmRequest, delay time.Duration) WarmResult {
-	var res WarmResult
+// warmWithRetries retries an image whose pull failed transiently — an upstream hiccup should not fail a
+// build that a second try would serve — and logs in again once when the registry refuses the token (it
+// expired during a long run, or was revoked).
+func (w *Warmer) warmWithRetries(ctx context.Context, r WarmRequest) WarmResult {
+	relogged := false
 	for attempt := 1; ; attempt++ {
-		var err error
-		res, err = warmOne(ctx, resolver, r)
-		if err == nil || !transientRegistryError(err) || attempt == warmAttempts {
+		resolver, gen := w.current()
+		res, err := warmOne(ctx, resolver, r)
+		if err == nil {
+			return res
+		}
+		if registryStatus(err) == http.StatusUnauthorized && w.Relogin != nil && !relogged {
+			relogged = true
+			if rerr := w.relogin(ctx, gen); rerr != nil {
+				res.Reason = "the cache refused the login and logging in again failed: " + rerr.Error()
+				return res
+			}
+			attempt--
+			continue
+		}
+		if !transientRegistryError(err) || attempt == warmAttempts {
 			return res
 		}
 		select {
 		case <-ctx.Done():
 			return res
-		case <-time.After(delay * time.Duration(attempt)):
+		case <-time.After(w.retryDelay() * time.Duration(attempt)):
 		}
 	}
+}
+
+// current is the resolver for the current login and its generation.
+func (w *Warmer) current() (remotes.Resolver, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cur == nil {
+		w.cur = w.resolver()
+	}
+	return w.cur, w.gen
+}
+
+// relogin replaces the login once per generation, however many pulls hit the expired token at once.
+func (w *Warmer) relogin(ctx context.Context, gen int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gen != gen {
+		return nil
+	}
+	auths, err := w.Relogin(ctx)
+	if err != nil {
+		return err
+	}
+	w.Auths, w.cur = auths, nil
+	w.cur = w.resolver()
+	w.gen++
+	return nil
 }
 
 // Warmer pulls images through the cache registry with containerd's registry client, using the ECR
@@ -85,6 +125,12 @@ type Warmer struct {
 	// RetryDelay is the pause before the first retry of a transient failure (default 500 ms; it grows
 	// linearly).
 	RetryDelay time.Duration
+	// Relogin, when set, gets fresh logins after the registry refused the current ones (HTTP 401).
+	Relogin func(ctx context.Context) ([]Auth, error)
+
+	mu  sync.Mutex
+	cur remotes.Resolver
+	gen int
 }
 
 func (w *Warmer) retryDelay() time.Duration {
@@ -100,7 +146,6 @@ func (w *Warmer) Warm(ctx context.Context, reqs []WarmRequest) []WarmResult {
 	if n <= 0 {
 		n = 4
 	}
-	resolver := w.resolver()
 	results := make([]WarmResult, len(reqs))
 	var progressMu sync.Mutex
 	report := func(e WarmEvent) {
@@ -120,7 +165,7 @@ func (w *Warmer) Warm(ctx context.Context, reqs []WarmRequest) []WarmResult {
 			defer func() { <-sem }()
 			start := time.Now()
 			report(WarmEvent{Ref: r.Ref, Started: start})
-			res := warmWithRetries(ctx, resolver, r, w.retryDelay())
+			res := w.warmWithRetries(ctx, r)
 			res.Duration = time.Since(start)
 			results[i] = res
 			report(WarmEvent{Ref: r.Ref, Done: true, Result: res, Started: start})
