@@ -33,7 +33,7 @@ bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/benchratio ./shared/cmd/benchratio
 	$(GO) test ./shared/dockerfile -run '^$$' -bench 'BenchmarkAnalyze1000$$' -benchtime 5x -count 5 | tee $(BIN)/bench-scan.txt
-	$(GO) test ./shared/cli -run '^$$' -bench 'BenchmarkSetup$$' -benchtime 3x -count 5 | tee $(BIN)/bench-setup.txt
+	$(GO) test ./shared/cli -run '^$$' -bench 'BenchmarkSetup$$|BenchmarkStartup|BenchmarkSetupPeakRSS' -benchtime 3x -count 5 | tee $(BIN)/bench-setup.txt
 	@echo
 	@cat $(BIN)/bench-scan.txt $(BIN)/bench-setup.txt | $(BIN)/benchratio 'BenchmarkSetup/images=10:BenchmarkSetup/images=1'
 	@echo

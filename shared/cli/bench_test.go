@@ -2,7 +2,11 @@ package cli_test
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,4 +44,50 @@ func BenchmarkSetup(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStartup is `ecr-ptc --version` as a process: what every CI step pays before doing anything.
+func BenchmarkStartup(b *testing.B) {
+	bin := buildBinaryB(b)
+	for b.Loop() {
+		if out, err := exec.Command(bin, "--version").CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+}
+
+// BenchmarkSetupPeakRSS runs `ecr-ptc setup` as a process on ten images (cold cache) and reports its
+// peak resident set size.
+func BenchmarkSetupPeakRSS(b *testing.B) {
+	bin := buildBinaryB(b)
+	var df strings.Builder
+	for _, img := range benchImages {
+		fmt.Fprintf(&df, "FROM %s\n", img)
+	}
+	var peak int64
+	for b.Loop() {
+		b.StopTimer()
+		w := newWorld(b, sandbox.Config{})
+		w.ruleDefaults("docker-hub")
+		src := w.dockerfile(df.String())
+		cmd := exec.Command(bin, "setup", src, "--all-stages")
+		cmd.Env = os.Environ()
+		b.StartTimer()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > peak {
+			peak = ru.Maxrss // KiB on Linux
+		}
+	}
+	b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
+}
+
+func buildBinaryB(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "ecr-ptc")
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/ecr-ptc").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -18,10 +18,14 @@ import (
 
 func main() { os.Exit(run(os.Stdin, os.Stdout, os.Args[1:])) }
 
-var line = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+var (
+	line   = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op(.*)$`)
+	metric = regexp.MustCompile(`([\d.]+) (\S+)`)
+)
 
 func run(in io.Reader, out io.Writer, ratios []string) int {
 	samples := map[string][]float64{}
+	extra := map[string][]float64{} // "name unit" → custom metric samples (b.ReportMetric)
 	var order []string
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
@@ -37,11 +41,24 @@ func run(in io.Reader, out io.Writer, ratios []string) int {
 			order = append(order, m[1])
 		}
 		samples[m[1]] = append(samples[m[1]], v)
+		for _, mm := range metric.FindAllStringSubmatch(m[4], -1) {
+			if mm[2] == "B/op" || mm[2] == "allocs/op" {
+				continue
+			}
+			if x, err := strconv.ParseFloat(mm[1], 64); err == nil {
+				extra[m[1]+" "+mm[2]] = append(extra[m[1]+" "+mm[2]], x)
+			}
+		}
 	}
 	medians := map[string]float64{}
 	for _, name := range order {
 		medians[name] = median(samples[name])
 		fmt.Fprintf(out, "%-50s median %12s over %d runs\n", name, time.Duration(medians[name]).Round(10*time.Microsecond), len(samples[name]))
+		for k, v := range extra {
+			if name2, unit, _ := strings.Cut(k, " "); name2 == name {
+				fmt.Fprintf(out, "%-50s median %12.1f %s\n", "", median(v), unit)
+			}
+		}
 	}
 	code := 0
 	for _, r := range ratios {
