@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 )
 
 // Credential is one registry login.
@@ -65,7 +67,7 @@ func Write(path string, creds []Credential) (Result, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return res, fmt.Errorf("cannot create the directory of %s: %w", path, unwrapPath(err))
 	}
-	return res, writeAtomic(path, out)
+	return res, atomicfile.Write(path, out, 0o600)
 }
 
 // helperWarnings flags settings that make Docker ignore the "auths" entry for host.
@@ -113,31 +115,6 @@ func Read(path, host string) (Credential, bool, error) {
 	}
 	user, pass, _ := bytes.Cut(dec, []byte(":"))
 	return Credential{Host: host, Username: string(user), Password: string(pass)}, true, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return unwrapPath(err)
-	}
-	defer os.Remove(tmp.Name())
-	// Chmod before writing: the secret is never readable by others, not even for an instant.
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func unwrapPath(err error) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/ecr-ptc/ecr-ptc/shared/awscreds"
+	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/sethvargo/go-githubactions"
 	"github.com/spf13/cobra"
 )
@@ -152,9 +153,8 @@ func credentialsError(err error, src credSource) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "failed to refresh cached credentials") || strings.Contains(msg, "no EC2 IMDS role found") || strings.Contains(msg, "get credentials") {
-		return fmt.Errorf("no AWS credentials (%s): in GitHub Actions pass role-to-assume with `permissions: id-token: write`; in GitLab pass --role-arn with an id_tokens variable; on CodeBuild the service role is used; locally configure a profile or AWS_ACCESS_KEY_ID (%v)", src, err)
+	if strings.Contains(err.Error(), ecrx.NoCredentials) || strings.Contains(err.Error(), "failed to refresh cached credentials") {
+		return fmt.Errorf("no AWS credentials (%s): in GitHub Actions pass role-to-assume with `permissions: id-token: write`; in GitLab pass --role-arn with an id_tokens variable; on CodeBuild the service role is used; locally configure a profile or AWS_ACCESS_KEY_ID", src)
 	}
 	return err
 }

@@ -245,11 +245,24 @@ func (f *setupFlags) add(cmd *cobra.Command, full bool) {
 	}
 }
 
-func (f *setupFlags) print(env Env, rep *report.Report) error {
-	if f.asJSON {
-		return report.WriteJSON(env.Stdout, rep)
+// runAndPrint runs setup (login true) or warm, prints the report and fails when an image failed.
+func (f *setupFlags) runAndPrint(cmd *cobra.Command, env Env, paths []string, login bool) error {
+	rep, err := f.run(cmd.Context(), env, paths, login)
+	if err != nil {
+		return err
 	}
-	return report.WriteText(env.Stdout, rep)
+	if f.asJSON {
+		err = report.WriteJSON(env.Stdout, rep)
+	} else {
+		err = report.WriteText(env.Stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Totals.Errors > 0 {
+		return exitError{ExitFailure}
+	}
+	return nil
 }
 
 func newSetupCmd(env Env) *cobra.Command {
@@ -264,19 +277,7 @@ the misses through the cache (--warm, on by default), and reports. The cache reg
 the registry the login returned; rules are --rules/--rule, or the registry's own.
 --env-file writes the values later build steps need (ECR_PTC_REGISTRY, ECR_PTC_RULES, totals).
 Exit status 1 when an image could not be checked or warmed (outcome error).`,
-		RunE: func(cmd *cobra.Command, paths []string) error {
-			rep, err := f.run(cmd.Context(), env, paths, true)
-			if err != nil {
-				return err
-			}
-			if err := f.print(env, rep); err != nil {
-				return err
-			}
-			if rep.Totals.Errors > 0 {
-				return exitError{ExitFailure}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, paths []string) error { return f.runAndPrint(cmd, env, paths, true) },
 	}
 	f.add(cmd, true)
 	return cmd
@@ -291,19 +292,7 @@ func newWarmCmd(env Env) *cobra.Command {
 registry with containerd's registry client, several at once. A tag@digest reference is warmed by its tag
 and then checked against the digest; a digest-only reference that is not cached cannot be warmed (ECR
 does not fill a cold cache by digest). With --platform, each platform's manifest is pulled too.`,
-		RunE: func(cmd *cobra.Command, paths []string) error {
-			rep, err := f.run(cmd.Context(), env, paths, false)
-			if err != nil {
-				return err
-			}
-			if err := f.print(env, rep); err != nil {
-				return err
-			}
-			if rep.Totals.Errors > 0 {
-				return exitError{ExitFailure}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, paths []string) error { return f.runAndPrint(cmd, env, paths, false) },
 	}
 	f.add(cmd, false)
 	return cmd

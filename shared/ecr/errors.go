@@ -39,20 +39,29 @@ func transportMessage(err error) string {
 	var ne net.Error
 	msg := ""
 	switch {
+	case strings.Contains(err.Error(), "failed to refresh cached credentials"):
+		// The SDK's credential chain found nothing; the caller turns this into the fix.
+		return NoCredentials + " (" + innermost(err).Error() + ")"
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
 		msg = "the endpoint did not answer in time"
 	default:
-		inner := err
-		for errors.Unwrap(inner) != nil {
-			inner = errors.Unwrap(inner)
-		}
-		msg = inner.Error()
+		msg = innermost(err).Error()
 	}
 	var ma *retry.MaxAttemptsError
 	if errors.As(err, &ma) {
 		msg += fmt.Sprintf(" (after %d attempts)", ma.Attempt)
 	}
 	return msg
+}
+
+// NoCredentials starts the message of a call that had no credentials to sign with.
+const NoCredentials = "no AWS credentials could be found"
+
+func innermost(err error) error {
+	for errors.Unwrap(err) != nil {
+		err = errors.Unwrap(err)
+	}
+	return err
 }
 
 // wrapped keeps the SDK error for errors.As while printing the short message.

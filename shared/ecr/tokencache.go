@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 )
 
 // TokenCache keeps login tokens between steps of one job, so that each step does not call ECR again.
@@ -84,23 +86,7 @@ func (c TokenCache) Put(key string, auths []Auth) error {
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(c.Dir, ".ecr-token-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), c.path(key))
+	return atomicfile.Write(c.path(key), data, 0o600)
 }
 
 // Forget drops a cached login (after the registry refused it).
