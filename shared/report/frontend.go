@@ -1,27 +1,22 @@
 package report
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 )
 
-// Cache is the BuildKit frontend's outcome for an image the build pulled through the pull-through cache.
-// The frontend's outcomes are Cache, Fallback and Unchanged.
-const Cache Outcome = "cache"
-
-// Resolution is one image a build resolved through the BuildKit frontend.
-type Resolution struct {
-	Original string  `json:"original"` // the reference as the build named it, normalised
-	Used     string  `json:"used"`     // the reference the build pulled, pinned to Digest
-	Digest   string  `json:"digest,omitempty"`
-	Platform string  `json:"platform,omitempty"`
-	Outcome  Outcome `json:"outcome"` // cache, fallback or unchanged
-	Reason   string  `json:"reason"`
-	// CacheRef is the cache reference that was tried, also when the build fell back.
-	CacheRef   string    `json:"cacheRef,omitempty"`
-	Time       time.Time `json:"time"`
-	DurationMS int64     `json:"durationMs"`
+// FrontendReport is what the BuildKit frontend writes under MetadataKey: the BuildReport contract
+// (metadata.go) plus the frontend's settings and totals, which readers may ignore.
+type FrontendReport struct {
+	BuildReport
+	Strict   bool `json:"strict,omitempty"`
+	Disabled bool `json:"disabled,omitempty"`
+	// IgnoredSyntax is the Dockerfile's own `# syntax=` reference when it named another frontend, which
+	// the build did not use.
+	IgnoredSyntax string      `json:"ignoredSyntax,omitempty"`
+	Totals        BuildTotals `json:"totals"`
 }
 
 // BuildTotals sums a build's outcomes.
@@ -32,23 +27,14 @@ type BuildTotals struct {
 	Unchanged int `json:"unchanged"`
 }
 
-// BuildReport is what the frontend attaches to a build result (metadata key frontend.ecr-ptc.report).
-type BuildReport struct {
-	Registry string       `json:"registry,omitempty"`
-	Strict   bool         `json:"strict,omitempty"`
-	Disabled bool         `json:"disabled,omitempty"`
-	Images   []Resolution `json:"images"`
-	Totals   BuildTotals  `json:"totals"`
-}
-
 // Tally recomputes Totals from Images.
-func (r *BuildReport) Tally() {
+func (r *FrontendReport) Tally() {
 	t := BuildTotals{Images: len(r.Images)}
 	for _, im := range r.Images {
 		switch im.Outcome {
-		case Cache:
+		case BuildCache:
 			t.Cache++
-		case Fallback:
+		case BuildFallback:
 			t.Fallbacks++
 		default:
 			t.Unchanged++
@@ -57,9 +43,19 @@ func (r *BuildReport) Tally() {
 	r.Totals = t
 }
 
-// BuildSummary is the one-line summary (metadata key frontend.ecr-ptc.summary), naming the images
-// that fell back so a CI log shows them without the JSON.
-func BuildSummary(r *BuildReport) string {
+// EncodeMetadata is the MetadataKey value: base64 of the JSON, which buildctl and buildx decode and
+// embed in their --metadata-file as a JSON object (a plain string would stay a string there).
+func EncodeMetadata(r *FrontendReport) ([]byte, error) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(base64.StdEncoding.EncodeToString(data)), nil
+}
+
+// FrontendSummary is the one-line summary (SummaryKey), naming the images that fell back so a CI log
+// shows them without the JSON.
+func FrontendSummary(r *FrontendReport) string {
 	t := r.Totals
 	var b strings.Builder
 	fmt.Fprintf(&b, "ecr-ptc: %d image%s: %d from the cache", t.Images, plural(t.Images), t.Cache)
@@ -69,8 +65,8 @@ func BuildSummary(r *BuildReport) string {
 	fmt.Fprintf(&b, ", %d fallback%s, %d unchanged", t.Fallbacks, plural(t.Fallbacks), t.Unchanged)
 	var fb []string
 	for _, im := range r.Images {
-		if im.Outcome == Fallback {
-			fb = append(fb, im.Original)
+		if im.Outcome == BuildFallback {
+			fb = append(fb, im.Ref)
 		}
 	}
 	if len(fb) > 0 {

@@ -1,0 +1,140 @@
+// Package codebuild is ecr-ptc's AWS CodeBuild front door: it writes a JUnit report for a report group
+// (reports: file-format: JUNITXML), an env file of non-secret values for `env: exported-variables`, and
+// plain log lines. Credentials need nothing from it: `ecr-ptc setup` takes CodeBuild's container
+// credentials (the service role) through the AWS SDK's default chain.
+package codebuild
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/cli"
+	"github.com/ecr-ptc/ecr-ptc/shared/report"
+)
+
+// Default file names, relative to $CODEBUILD_SRC_DIR, where buildspec `reports:` and commands look.
+const (
+	DefaultJUnit   = "ecr-ptc-reports/junit.xml"
+	DefaultEnvFile = "ecr-ptc.env"
+)
+
+// Door speaks CodeBuild.
+type Door struct {
+	getenv func(string) string
+	w      io.Writer // the build log
+}
+
+var _ cli.Door = (*Door)(nil)
+
+// New returns the CodeBuild Door; getenv is the process environment and w the build log.
+func New(getenv func(string) string, w io.Writer) *Door {
+	return &Door{getenv: getenv, w: w}
+}
+
+// Name is what --ci takes.
+func (d *Door) Name() string { return "codebuild" }
+
+// Detect reports whether this runs in a CodeBuild build.
+func (d *Door) Detect(getenv func(string) string) bool { return getenv("CODEBUILD_BUILD_ID") != "" }
+
+// Mask does nothing: CodeBuild hides only the values of Parameter Store and Secrets Manager variables and
+// has no command to mask a value at run time. ecr-ptc never prints a secret, and the tests check it.
+func (d *Door) Mask(string) {}
+
+// Publish writes the JUnit report ($ECR_PTC_JUNIT, default ecr-ptc-reports/junit.xml) and the env file
+// ($ECR_PTC_ENV_FILE, default ecr-ptc.env; shell syntax, to source before exported-variables are read),
+// both under $CODEBUILD_SRC_DIR unless absolute, and says in the log what each is for.
+func (d *Door) Publish(_ context.Context, p cli.Publication) error {
+	getenv := p.Getenv
+	if getenv == nil {
+		getenv = d.getenv
+	}
+	dir := firstNonEmpty(getenv("CODEBUILD_SRC_DIR"), ".")
+	junitPath := inDir(dir, firstNonEmpty(getenv("ECR_PTC_JUNIT"), DefaultJUnit))
+	envPath := inDir(dir, firstNonEmpty(getenv("ECR_PTC_ENV_FILE"), DefaultEnvFile))
+	kvs := append([]string(nil), p.Exports...)
+	if p.ReportJSON != "" {
+		if abs, err := filepath.Abs(p.ReportJSON); err == nil {
+			kvs = append(kvs, "ECR_PTC_REPORT="+abs)
+		}
+	}
+	var junit, env bytes.Buffer
+	if err := report.WriteJUnit(&junit, p.Report, report.JUnitOptions{Suite: "ecr-ptc pull-through cache " + getenv("CODEBUILD_BUILD_ID")}); err != nil {
+		return err
+	}
+	if err := report.WriteShellEnv(&env, kvs); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(junitPath, junit.Bytes()); err != nil {
+		return fmt.Errorf("cannot write the JUnit report: %v", err)
+	}
+	if err := writeFileAtomic(envPath, env.Bytes()); err != nil {
+		return fmt.Errorf("cannot write the env file: %v", err)
+	}
+	t := p.Report.Totals
+	rel := func(p string) string {
+		if r, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+		return p
+	}
+	var keys []string
+	for _, kv := range kvs {
+		k, _, _ := strings.Cut(kv, "=")
+		keys = append(keys, k)
+	}
+	fmt.Fprintf(d.w, "[ecr-ptc] %s\n", report.Summary(t))
+	fmt.Fprintf(d.w, "[ecr-ptc] JUnit report for a report group (file-format: JUNITXML): %s — %d test cases, %d failed (FALLBACK), %d skipped (UNCHANGED), %d errors\n", rel(junitPath), t.Images, t.Fallbacks, t.Unchanged, t.Errors)
+	fmt.Fprintf(d.w, "[ecr-ptc] variables for exported-variables in %s (source it: set -a; . ./%s; set +a): %s\n", rel(envPath), rel(envPath), strings.Join(keys, " "))
+	for _, im := range p.Report.Images {
+		if im.Outcome == report.Fallback {
+			fmt.Fprintf(d.w, "[ecr-ptc] FALLBACK %s: %s\n", im.Ref, im.Reason)
+		}
+	}
+	return nil
+}
+
+func inDir(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// writeFileAtomic replaces path so that a reader never sees half a report.
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,123 @@
+package gitlab_test
+
+// The GitLab examples for real under gitlab-ci-local (--force-shell-executor, no Docker) against the
+// sandbox: the component's ecr-ptc-setup job with an OIDC token minted by the sandbox issuer (what
+// id_tokens would hold), then ecr-ptc-report. The build jobs themselves need a container engine and are
+// not run. The include: component line becomes include: local (same inputs), as gitlab-ci-local cannot
+// fetch a component from a GitLab server.
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+)
+
+// project lays out a GitLab project from an example: the component, an app/ Dockerfile and the example
+// as .gitlab-ci.yml, committed in a git repository with an origin (gitlab-ci-local reads both).
+func project(t *testing.T, root, example string) string {
+	t.Helper()
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(root, "gitlab", "examples", example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := strings.Replace(string(data), "component: $CI_SERVER_FQDN/ecr-ptc/ecr-ptc/ecr-ptc@v0.1.0", "local: templates/ecr-ptc.yml", 1)
+	if ci == string(data) {
+		t.Fatalf("%s does not include the component", example)
+	}
+	tmpl, _ := os.ReadFile(filepath.Join(root, component))
+	app, _ := os.ReadFile(filepath.Join(root, "actions", "testdata", "selftest", "web", "Dockerfile"))
+	for name, body := range map[string][]byte{".gitlab-ci.yml": []byte(ci), "templates/ecr-ptc.yml": tmpl, "app/Dockerfile": app} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "example"}, {"remote", "add", "origin", "https://gitlab.example.com/group/app.git"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	return dir
+}
+
+func TestGitLabCILocal(t *testing.T) {
+	gcl := citest.Need(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.73.0 (4.74 and later need Node.js 22)")
+	citest.Need(t, "rsync", "apt-get install rsync (gitlab-ci-local copies the project with it)")
+	citest.Need(t, "git", "apt-get install git")
+	root := citest.RepoRoot(t)
+	bin := citest.Binary(t)
+	w := citest.Start(t)
+	w.WithoutStaticKeys()
+	// The job image would carry ecr-ptc or Go; on the shell executor the machine's PATH does.
+	w.Set("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	token, err := w.SB.MintToken(map[string]any{"sub": "project_path:group/app:ref_type:branch:ref:main"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What id_tokens puts in the job; through the environment, so it is on no command line.
+	w.Set("ECR_PTC_ID_TOKEN", token)
+	host := w.SB.RegistryHost
+
+	t.Run("docker-in-docker", func(t *testing.T) {
+		dir := project(t, root, "docker-in-docker.gitlab-ci.yml")
+		out, err := w.Run(t, dir, gcl, "--force-shell-executor", "--no-color", "ecr-ptc-setup", "ecr-ptc-report")
+		w.NoSecrets(t, out, "the gitlab-ci-local output")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		env, err := os.ReadFile(filepath.Join(dir, "ecr-ptc.env"))
+		if err != nil {
+			t.Fatalf("no dotenv report: %v\n%s", err, out)
+		}
+		for _, want := range []string{"ECR_PTC_REGISTRY=" + host + "\n", "ECR_PTC_RULES=docker.io=docker-hub", "BUILDKIT_SYNTAX=" + host + "/github/ecr-ptc/frontend:v0.1.0\n", "ECR_PTC_WARMED=4\n"} {
+			if !strings.Contains(string(env), want) {
+				t.Errorf("the dotenv report lacks %q:\n%s", want, env)
+			}
+		}
+		junit, err := os.ReadFile(filepath.Join(dir, "ecr-ptc-junit.xml"))
+		if err != nil || strings.Count(string(junit), "<testcase ") != 4 || !strings.Contains(string(junit), `name="docker.io/library/node:22"`) {
+			t.Errorf("JUnit report: %v\n%s", err, junit)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "ecr-ptc-build-junit.xml")); err != nil {
+			t.Errorf("ecr-ptc-report wrote no JUnit report: %v", err)
+		}
+		// gitlab-ci-local shows each section_start/section_end pair as "<name> took <time>".
+		for _, section := range []string{"ecr_ptc_install", "ecr_ptc_setup", "ecr_ptc_reports", "ecr_ptc_mode"} {
+			if !strings.Contains(out, section+" took") {
+				t.Errorf("no collapsible section %s in the log", section)
+			}
+		}
+		if !strings.Contains(out, "credentials: gitlab-oidc") || !strings.Contains(out, "MISS→warmed") {
+			t.Errorf("the log does not show the OIDC login and the report:\n%s", out)
+		}
+		if n := w.SB.Stats.Snapshot().STSRequests["AssumeRoleWithWebIdentity"]; n == 0 {
+			t.Error("the id_token was not exchanged with STS")
+		}
+		w.NoSecretsInFiles(t, filepath.Join(dir, "ecr-ptc.env"), filepath.Join(dir, "ecr-ptc-junit.xml"), filepath.Join(dir, "ecr-ptc-report.json"),
+			filepath.Join(dir, ".gitlab-ci-local", "output"), filepath.Join(dir, ".gitlab-ci-local", "artifacts"))
+		w.DockerLogin(t, filepath.Join(w.Getenv("DOCKER_CONFIG"), "config.json"))
+	})
+
+	t.Run("kaniko-rewrite", func(t *testing.T) {
+		dir := project(t, root, "kaniko.gitlab-ci.yml")
+		out, err := w.Run(t, dir, gcl, "--force-shell-executor", "--no-color", "ecr-ptc-setup")
+		w.NoSecrets(t, out, "the gitlab-ci-local output")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		rewritten, err := os.ReadFile(filepath.Join(dir, ".ecr-ptc", "rewritten", "app", "Dockerfile"))
+		if err != nil || !strings.Contains(string(rewritten), "FROM "+host+"/docker-hub/library/node:${NODE_VERSION}") || !strings.Contains(string(rewritten), "FROM "+host+"/docker-hub/library/alpine:3.20") {
+			t.Errorf("rewritten Dockerfile: %v\n%s\n%s", err, rewritten, out)
+		}
+		w.NoSecretsInFiles(t, filepath.Join(dir, ".ecr-ptc"), filepath.Join(dir, ".gitlab-ci-local", "output"))
+	})
+}
