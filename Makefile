@@ -40,8 +40,6 @@ bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	@echo '== rate limits and latency: 200 builds direct vs through the cache (shared/sim)'
 	@$(GO) test ./shared/sim -count=1 -v -run 'Simulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
 
-include ci.mk
-
 demo: build ## map, scan and rewrite on examples/, then the real flow on the embedded sandbox (no AWS account needed)
 	@echo '== ecr-ptc map: which cache ref serves each image'
 	$(BIN)/ecr-ptc map --registry $(DEMO_REGISTRY) --explain node:20 ghcr.io/actions/runner:2.317.0 \
@@ -64,3 +62,21 @@ test-live: ## the end-to-end scenarios against a real AWS account (ECR_PTC_LIVE=
 
 clean:
 	rm -rf $(BIN)
+
+# --- CI front doors: these tests are also part of `make test`; the targets run just the doors. ---
+ACT_VERSION             ?= v0.2.89
+GITLAB_CI_LOCAL_VERSION ?= 4.73.0
+
+.PHONY: test-ci-doors ci-doors-tools ci-doors-update
+
+test-ci-doors: ## the GitHub Action (under act), the GitLab component (under gitlab-ci-local), CodeBuild, schemas, lint
+	$(GO) test -race -count=1 ./actions/... ./codebuild/... ./gitlab/... ./shared/report/... ./shared/cli/ -run 'Act|Action|Shellcheck|Door|GitLab|Classic|Section|Buildspec|CodeBuild|Markdown|JUnit|Dotenv|Metadata|Merge|Report'
+
+ci-doors-tools: ## install what the door tests run (as root, on Debian): act, gitlab-ci-local, shellcheck, rsync, git
+	apt-get install -y --no-install-recommends shellcheck rsync git curl
+	$(GO) install github.com/nektos/act@$(ACT_VERSION)
+	npm install -g gitlab-ci-local@$(GITLAB_CI_LOCAL_VERSION)
+
+ci-doors-update: ## regenerate the golden files and the classic GitLab template
+	$(GO) test ./shared/report -run 'Golden|Dotenv' -update
+	$(GO) test ./gitlab -run TestClassicTemplateUpToDate -update
