@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/cli"
+	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 )
 
@@ -115,26 +116,10 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-// writeFileAtomic replaces path so that a reader never sees half a report.
+// writeFileAtomic replaces path, creating its directory, so that no step ever reads half a report.
 func writeFileAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, 0o644)
 }
