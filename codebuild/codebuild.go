@@ -13,8 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ecr-ptc/ecr-ptc/shared/cli"
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/cli"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 )
 

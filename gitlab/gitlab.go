@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ecr-ptc/ecr-ptc/shared/cli"
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/cli"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 )
 
