@@ -40,6 +40,8 @@ bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	@echo '== rate limits and latency: 200 builds direct vs through the cache (shared/sim)'
 	@$(GO) test ./shared/sim -count=1 -v -run 'Simulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
 
+include buildkit-frontend/frontend.mk
+
 demo: build ## map, scan and rewrite on examples/, then the real flow on the embedded sandbox (no AWS account needed)
 	@echo '== ecr-ptc map: which cache ref serves each image'
 	$(BIN)/ecr-ptc map --registry $(DEMO_REGISTRY) --explain node:20 ghcr.io/actions/runner:2.317.0 \

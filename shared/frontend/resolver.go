@@ -1,0 +1,370 @@
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
+	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/ecr-ptc/ecr-ptc/shared/report"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
+	spb "github.com/moby/buildkit/sourcepolicy/pb"
+	digest "github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Gateway is the part of BuildKit's gateway client the Resolver uses.
+type Gateway interface {
+	ResolveSourceMetadata(ctx context.Context, op *pb.SourceOp, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error)
+	Warn(ctx context.Context, dgst digest.Digest, msg string, opts client.WarnOpts) error
+}
+
+const imagePrefix = "docker-image://"
+
+// docsURL is where a fallback warning points.
+const docsURL = "https://github.com/ecr-ptc/ecr-ptc/blob/main/buildkit-frontend/README.md#fallback"
+
+// Resolver resolves image references through the pull-through cache for one build and records what
+// happened to each. It is safe for concurrent use: BuildKit resolves stages in parallel.
+type Resolver struct {
+	gw     Gateway
+	cfg    Config
+	mapper *mapping.Mapper
+	now    func() time.Time
+
+	mu     sync.Mutex
+	images []report.BuildImage
+	seen   map[string]bool // original + platform already recorded
+	warned map[string]bool // warning texts already sent
+}
+
+// NewResolver returns a Resolver that resolves through gw with cfg.
+func NewResolver(gw Gateway, cfg Config) *Resolver {
+	return &Resolver{
+		gw: gw, cfg: cfg, now: time.Now,
+		mapper: mapping.New(cfg.Registry, mapping.WithRules(cfg.Rules)),
+		seen:   map[string]bool{}, warned: map[string]bool{},
+	}
+}
+
+// StrictError is the build error ECR_PTC_STRICT turns a fallback into.
+type StrictError struct {
+	Ref      string // the original reference
+	CacheRef string // the cache reference tried, if any
+	Reason   string
+}
+
+func (e *StrictError) Error() string {
+	return fmt.Sprintf("ecr-ptc: %s=true and the pull-through cache cannot serve %s: %s", ArgStrict, e.Ref, e.Reason)
+}
+
+// ResolveImage resolves ref (a docker-image reference as BuildKit's resolvers take it, attrs its source
+// attributes) for opt. The response's Op names the reference the build must use, pinned to the digest
+// that was resolved.
+func (r *Resolver) ResolveImage(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
+	rec := report.BuildImage{Ref: ref, Platform: platformOf(opt), Time: r.now()}
+	if r.cfg.Disabled {
+		return r.unchanged(ctx, ref, attrs, opt, rec, ArgDisable+" is set; resolved like the stock Dockerfile frontend")
+	}
+	m := r.mapper.Map(ref)
+	if m.Ref != "" {
+		rec.Ref = m.Ref
+	}
+	switch m.Kind {
+	case mapping.Cached:
+		return r.viaCache(ctx, ref, attrs, opt, rec, m)
+	case mapping.NoRule, mapping.TooLong, mapping.NoRegistry:
+		// The cache could serve this upstream but is not set up for it: a fallback the user can fix.
+		reason := m.Reason
+		switch m.Kind {
+		case mapping.NoRegistry:
+			reason = "no cache registry: set the build arg " + ArgRegistry + "=ACCOUNT.dkr.ecr.REGION.amazonaws.com, or pull this frontend through that registry"
+		case mapping.NoRule:
+			reason += "; if the registry has a rule for it under a prefix " + ArgRules + " does not name, add UPSTREAM=PREFIX to " + ArgRules
+		}
+		return r.fallback(ctx, ref, "", attrs, opt, rec, reason, mappingGist(m))
+	default:
+		// Already on the cache registry, local, unsupported by ECR, scratch or invalid: BuildKit resolves
+		// it as usual (and reports an invalid reference its own way).
+		return r.unchanged(ctx, ref, attrs, opt, rec, m.Reason)
+	}
+}
+
+func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, m mapping.Result) (*sourceresolver.MetaResponse, error) {
+	switch {
+	case m.Tag != "" && m.Digest != "":
+		// Clients send only the digest of tag@digest, and a digest pull does not fill a cold cache
+		// (aws/containers-roadmap#2837): resolve the tag, which warms it, then check the digest.
+		tagRef := imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Tag: m.Tag}.String()
+		resp, err := r.attempt(ctx, ref, tagRef, attrs, opt)
+		if err != nil {
+			gist := errorGist(err, tagRef)
+			return r.fallback(ctx, ref, tagRef, attrs, opt, rec, fmt.Sprintf("the cache could not serve %s: %s", tagRef, gist), gist)
+		}
+		if resp.Image == nil || resp.Image.Digest.String() != m.Digest {
+			got := "no image"
+			if resp.Image != nil {
+				got = resp.Image.Digest.String()
+			}
+			return r.fallback(ctx, ref, tagRef, attrs, opt, rec, fmt.Sprintf(
+				"the cache's %s is %s, not the pinned %s (the tag moved upstream, or the cache still serves an older copy: ECR re-checks tags about once a day)",
+				tagRef, got, m.Digest), "the cache's "+m.Tag+" is "+shortDigest(got)+", not the pinned "+shortDigest(m.Digest))
+		}
+		return r.cached(resp, m.Output, rec, m)
+	case m.Digest != "":
+		resp, err := r.attempt(ctx, ref, m.Output, attrs, opt)
+		if err != nil {
+			return r.fallback(ctx, ref, m.Output, attrs, opt, rec, fmt.Sprintf(
+				"the cache does not hold %s (%s); a pull by digest does not fill a cold pull-through cache (aws/containers-roadmap#2837): pin it as name:tag@digest so the tag warms the cache",
+				m.Digest, errorGist(err, m.Output)), "the digest is not in the cache, and a digest pull cannot fill it")
+		}
+		return r.cached(resp, m.Output, rec, m)
+	default:
+		resp, err := r.attempt(ctx, ref, m.Output, attrs, opt)
+		if err != nil {
+			gist := errorGist(err, m.Output)
+			reason := fmt.Sprintf("the cache could not serve %s: %s", m.Output, gist)
+			if !r.cfg.RulesGiven {
+				// The prefix was assumed: a registry whose rule uses another one answers "not found" too.
+				reason += fmt.Sprintf(" (ecr-ptc assumed the prefix %q for %s: if the registry's rule uses another, set %s; if it has none, create it with `ecr-ptc rules ensure`)", m.Prefix, m.Upstream, ArgRules)
+			}
+			return r.fallback(ctx, ref, m.Output, attrs, opt, rec, reason, gist)
+		}
+		return r.cached(resp, m.Output, rec, m)
+	}
+}
+
+// attempt resolves the cache reference, under a progress name that says which image it stands for.
+func (r *Resolver) attempt(ctx context.Context, ref, cacheRef string, attrs map[string]string, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
+	o := opt
+	o.LogName = logName(opt, ref) + " via the pull-through cache " + cacheRef
+	return r.gw.ResolveSourceMetadata(ctx, &pb.SourceOp{Identifier: imagePrefix + cacheRef, Attrs: cloneAttrs(attrs)}, o)
+}
+
+// cached records a cache outcome and names the cache reference, pinned to the resolved digest, as the
+// one the build uses.
+func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, rec report.BuildImage, m mapping.Result) (*sourceresolver.MetaResponse, error) {
+	if resp.Image == nil {
+		// A source policy turned the image into another kind of source: nothing to pin.
+		rec.Used, rec.Outcome, rec.Reason = strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix), report.BuildUnchanged, "a source policy resolved it to a non-image source"
+		r.record(rec)
+		return resp, nil
+	}
+	used := pinned(cacheRef, resp.Image.Digest)
+	out := *resp
+	op := cloneOp(resp.Op)
+	op.Identifier = imagePrefix + used
+	out.Op = op
+	rec.Used, rec.Digest, rec.Outcome, rec.Reason = used, resp.Image.Digest.String(), report.BuildCache, m.Reason
+	r.record(rec)
+	return &out, nil
+}
+
+// fallback resolves the original reference after the cache could not serve it, or fails in strict mode.
+// When a cache attempt was made (attemptRef), the fallback is resolved under the attempt's source
+// identifier with a source policy that converts it to the original: BuildKit keys the progress vertex on
+// the identifier as sent, so the attempt's vertex ends as this fallback (DONE, named as a fallback)
+// instead of staying an ERROR line in a build that succeeds.
+//
+// reason is the whole story (report, warning, strict error); gist is a few words for the progress line.
+func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, reason, gist string) (*sourceresolver.MetaResponse, error) {
+	if r.cfg.Strict {
+		return nil, &StrictError{Ref: rec.Ref, CacheRef: attemptRef, Reason: reason}
+	}
+	orig := rec.Ref // normalised, so a source policy selector matches it
+	op := &pb.SourceOp{Identifier: imagePrefix + orig, Attrs: cloneAttrs(attrs)}
+	o := opt
+	o.LogName = logName(opt, ref) + " — FALLBACK to the original registry (" + clip(gist, 120) + ")"
+	msg := fmt.Sprintf("ecr-ptc: the pull-through cache cannot serve %s, so it is pulled from its own registry: %s", orig, reason)
+	if attemptRef != "" {
+		op.Identifier = imagePrefix + attemptRef
+		o.SourcePolicies = append(slices.Clone(opt.SourcePolicies), &spb.Policy{Version: 1, Rules: []*spb.Rule{{
+			Action:   spb.PolicyAction_CONVERT,
+			Selector: &spb.Selector{Identifier: imagePrefix + attemptRef, MatchType: spb.MatchType_EXACT},
+			Updates:  &spb.Update{Identifier: imagePrefix + orig},
+		}}})
+		// The attempt's vertex exists now and the fallback re-opens it, so a plain progress display
+		// prints the warning under it; a warning on a vertex already printed as done would only reach
+		// buildx's list at the end.
+		r.warn(ctx, vertexDigest(op.Identifier, opt), msg)
+	}
+	resp, err := r.gw.ResolveSourceMetadata(ctx, op, o)
+	if err != nil {
+		// Missing everywhere: BuildKit's own error for the original reference is the one to show.
+		return nil, err
+	}
+	if attemptRef == "" {
+		// No attempt, so no vertex before this one: warn on the fallback's own.
+		r.warn(ctx, vertexDigest(op.Identifier, opt), msg)
+	}
+	rec.Outcome, rec.Reason = report.BuildFallback, reason
+	rec.Used = orig
+	out := *resp
+	if resp.Image != nil {
+		rec.Used = pinned(orig, resp.Image.Digest)
+		rec.Digest = resp.Image.Digest.String()
+		o := cloneOp(resp.Op)
+		o.Identifier = imagePrefix + rec.Used
+		out.Op = o
+	}
+	r.record(rec)
+	return &out, nil
+}
+
+func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, reason string) (*sourceresolver.MetaResponse, error) {
+	resp, err := r.gw.ResolveSourceMetadata(ctx, &pb.SourceOp{Identifier: imagePrefix + ref, Attrs: cloneAttrs(attrs)}, opt)
+	if err != nil {
+		return nil, err
+	}
+	rec.Outcome, rec.Reason, rec.Used = report.BuildUnchanged, reason, strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix)
+	if resp.Image != nil {
+		rec.Digest = resp.Image.Digest.String()
+	}
+	r.record(rec)
+	return resp, nil
+}
+
+func (r *Resolver) record(rec report.BuildImage) {
+	rec.DurationMS = r.now().Sub(rec.Time).Milliseconds()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := rec.Ref + " " + rec.Platform
+	if r.seen[key] {
+		return
+	}
+	r.seen[key] = true
+	r.images = append(r.images, rec)
+}
+
+// warn sends a build warning once per text; buildx lists warnings at the end of the build.
+func (r *Resolver) warn(ctx context.Context, vtx digest.Digest, msg string) {
+	r.mu.Lock()
+	dup := r.warned[msg]
+	r.warned[msg] = true
+	r.mu.Unlock()
+	if dup {
+		return
+	}
+	_ = r.gw.Warn(ctx, vtx, msg, client.WarnOpts{Level: 1, URL: docsURL})
+}
+
+// Report is what happened so far, in resolution order.
+func (r *Resolver) Report() *report.FrontendReport {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rep := &report.FrontendReport{BuildReport: report.BuildReport{Version: 1, Registry: r.cfg.Registry, Images: slices.Clone(r.images)},
+		Strict: r.cfg.Strict, Disabled: r.cfg.Disabled}
+	if rep.Images == nil {
+		rep.Images = []report.BuildImage{}
+	}
+	rep.Tally()
+	return rep
+}
+
+// vertexDigest is the digest of the progress vertex BuildKit shows for resolving identifier with opt
+// (llbsolver's resolveSourceMetadata: the identifier as sent, then the platform), so that a warning
+// lands on that line.
+func vertexDigest(identifier string, opt sourceresolver.Opt) digest.Digest {
+	var p *ocispecs.Platform
+	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
+		p = opt.ImageOpt.Platform
+	} else if opt.OCILayoutOpt != nil && opt.OCILayoutOpt.Platform != nil {
+		p = opt.OCILayoutOpt.Platform
+	}
+	if p == nil {
+		d := platforms.DefaultSpec()
+		p = &d
+	}
+	return digest.FromBytes([]byte(identifier + platforms.FormatAll(*p)))
+}
+
+func platformOf(opt sourceresolver.Opt) string {
+	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
+		return platforms.FormatAll(*opt.ImageOpt.Platform)
+	}
+	return ""
+}
+
+// logName is the progress name BuildKit would have shown for ref.
+func logName(opt sourceresolver.Opt, ref string) string {
+	if opt.LogName != "" {
+		return opt.LogName
+	}
+	return "load metadata for " + ref
+}
+
+// pinned is ref with its digest replaced by (or set to) d; a tag is kept so people can read it.
+func pinned(ref string, d digest.Digest) string {
+	if i := strings.LastIndexByte(ref, '@'); i >= 0 {
+		ref = ref[:i]
+	}
+	if d == "" {
+		return ref
+	}
+	return ref + "@" + d.String()
+}
+
+// errorGist is a resolve error without the gRPC wrapping and the reference it repeats.
+func errorGist(err error, ref string) string {
+	s := err.Error()
+	for _, p := range []string{"rpc error: code = Unknown desc = ", "rpc error: code = NotFound desc = "} {
+		s = strings.ReplaceAll(s, p, "")
+	}
+	s = strings.TrimPrefix(s, ref+": ")
+	return clip(s, 300)
+}
+
+// mappingGist says in a few words why the mapping gave no cache reference.
+func mappingGist(m mapping.Result) string {
+	switch m.Kind {
+	case mapping.NoRegistry:
+		return "no cache registry: set the build arg " + ArgRegistry
+	case mapping.TooLong:
+		return "the cache repository name would be too long for ECR"
+	default:
+		host := m.Upstream
+		if r, err := imageref.Parse(m.Input); err == nil {
+			host = r.Host
+		}
+		return "no pull-through cache rule for " + host
+	}
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19] + "…"
+	}
+	return d
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func cloneAttrs(a map[string]string) map[string]string {
+	if len(a) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(a))
+	for k, v := range a {
+		out[k] = v
+	}
+	return out
+}
+
+func cloneOp(op *pb.SourceOp) *pb.SourceOp {
+	if op == nil {
+		return &pb.SourceOp{}
+	}
+	return op.CloneVT()
+}
