@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
+	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 )
@@ -19,6 +20,7 @@ const (
 	ArgRules    = "ECR_PTC_RULES"    // UPSTREAM=PREFIX[,UPSTREAM=PREFIX...]
 	ArgStrict   = "ECR_PTC_STRICT"   // fail instead of falling back
 	ArgDisable  = "ECR_PTC_DISABLE"  // resolve every image as the stock frontend does
+	ArgLock     = "ECR_PTC_LOCK"     // REF=DIGEST[,REF=DIGEST...]: the digest lock (`ecr-ptc lock`)
 )
 
 const (
@@ -39,13 +41,16 @@ type Config struct {
 	// Source is the frontend's own image ref; RegistryFromSource reports that Registry came from it.
 	Source             string
 	RegistryFromSource bool
+	// Lock pins normalised references to digests (ECR_PTC_LOCK): a locked image is served at that
+	// digest from the cache or the build fails — a lock never falls back to other bytes.
+	Lock map[string]string
 }
 
 // ParseConfig reads the build args from the frontend options. A bad value is an error: a typo in
 // ECR_PTC_RULES must not quietly send the build around the cache.
 func ParseConfig(opts map[string]string) (Config, error) {
 	cfg := Config{Rules: rules.Defaults(), Source: opts[keySource]}
-	known := map[string]bool{ArgRegistry: true, ArgRules: true, ArgStrict: true, ArgDisable: true}
+	known := map[string]bool{ArgRegistry: true, ArgRules: true, ArgStrict: true, ArgDisable: true, ArgLock: true}
 	var unknown []string
 	for k := range opts {
 		if name, ok := strings.CutPrefix(k, buildArgPrefix); ok && strings.HasPrefix(name, "ECR_PTC_") && !known[name] {
@@ -54,8 +59,8 @@ func ParseConfig(opts map[string]string) (Config, error) {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return Config{}, fmt.Errorf("ecr-ptc: unknown build arg %s (the frontend reads %s, %s, %s and %s)",
-			strings.Join(unknown, ", "), ArgRegistry, ArgRules, ArgStrict, ArgDisable)
+		return Config{}, fmt.Errorf("ecr-ptc: unknown build arg %s (the frontend reads %s, %s, %s, %s and %s)",
+			strings.Join(unknown, ", "), ArgRegistry, ArgRules, ArgStrict, ArgDisable, ArgLock)
 	}
 	var err error
 	if cfg.Strict, err = boolArg(opts, ArgStrict); err != nil {
@@ -73,6 +78,16 @@ func ParseConfig(opts map[string]string) (Config, error) {
 			return Config{}, fmt.Errorf("ecr-ptc: build arg %s names no rule; expected UPSTREAM=PREFIX pairs such as docker.io=docker-hub,ghcr.io=github", ArgRules)
 		}
 		cfg.Rules, cfg.RulesGiven = set, true
+	}
+	if v := strings.TrimSpace(opts[buildArgPrefix+ArgLock]); v != "" {
+		lf, err := lock.ParseBuildArg(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("ecr-ptc: build arg %s: %v", ArgLock, err)
+		}
+		cfg.Lock = map[string]string{}
+		for _, e := range lf.Images {
+			cfg.Lock[e.Ref] = e.Digest
+		}
 	}
 	if reg := opts[buildArgPrefix+ArgRegistry]; strings.TrimSpace(reg) != "" {
 		cfg.Registry = mapping.NormalizeRegistry(reg)

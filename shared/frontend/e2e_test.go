@@ -214,6 +214,35 @@ func TestE2EFrontend(t *testing.T) {
 		w.noDirectPulls(t)
 	})
 
+	t.Run("ECR_PTC_LOCK: the locked digest after the tag moved; a digest the cache lacks fails the build", func(t *testing.T) {
+		// Lock golang:1.23-alpine at what the cache serves now, then move the tag upstream.
+		w.resetCounters()
+		ok(t, w.build(build{dockerfile: syntax + "FROM golang:1.23-alpine\n", args: cfg}))
+		locked := w.upstreamDigest("docker-hub", "library/golang:1.23-alpine")
+		if _, err := w.sb.MoveTag("docker-hub", "library/golang", "1.23-alpine"); err != nil {
+			t.Fatal(err)
+		}
+		args := map[string]string{}
+		for k, v := range cfg {
+			args[k] = v
+		}
+		args["ECR_PTC_LOCK"] = "docker.io/library/golang:1.23-alpine=" + locked
+		r := w.build(build{dockerfile: syntax + "FROM golang:1.23-alpine\n", args: args})
+		ok(t, r)
+		im := image(t, r, "docker.io/library/golang:1.23-alpine", "")
+		if im.Outcome != report.BuildCache || !strings.HasSuffix(im.Used, "@"+locked) {
+			t.Errorf("locked image: %+v", im)
+		}
+		w.noDirectPulls(t)
+
+		args["ECR_PTC_LOCK"] = "docker.io/library/golang:1.23-alpine=sha256:" + strings.Repeat("0", 64)
+		r = w.build(build{dockerfile: syntax + "FROM golang:1.23-alpine\n", args: args})
+		if r.err == nil || !strings.Contains(r.out, "ECR_PTC_LOCK locks docker.io/library/golang:1.23-alpine") {
+			t.Errorf("a lock the cache cannot honour must fail the build:\n%s", tail(r.out, 20))
+		}
+		w.noSecrets(r.out, "buildctl output")
+	})
+
 	t.Run("an image missing everywhere fails with BuildKit's error", func(t *testing.T) {
 		w.resetCounters()
 		r := w.build(build{dockerfile: syntax + "FROM nope/does-not-exist:1\n", args: cfg})

@@ -98,6 +98,9 @@ func (r *Resolver) ResolveImage(ctx context.Context, ref string, attrs map[strin
 }
 
 func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, m mapping.Result) (*sourceresolver.MetaResponse, error) {
+	if d, ok := r.cfg.Lock[m.Ref]; ok {
+		return r.viaLock(ctx, ref, attrs, opt, rec, m, d)
+	}
 	switch {
 	case m.Tag != "" && m.Digest != "":
 		// Clients send only the digest of tag@digest, and a digest pull does not fill a cold cache
@@ -139,6 +142,40 @@ func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]st
 		}
 		return r.cached(resp, m.Output, rec, m)
 	}
+}
+
+// LockError: the cache cannot serve a locked image at its locked digest. A lock never falls back: the
+// upstream would give other bytes than the other environments built on.
+type LockError struct {
+	Ref, Digest, Reason string
+}
+
+func (e *LockError) Error() string {
+	return fmt.Sprintf("ecr-ptc: %s locks %s to %s, but %s; run `ecr-ptc lock` to review and accept the change", ArgLock, e.Ref, e.Digest, e.Reason)
+}
+
+// viaLock serves a locked image at its digest. The tag is tried first: when it still points at the
+// locked digest it resolves without a failed attempt on the progress display, and it warms a cold cache.
+// When the tag has moved (the cache re-checked it upstream), the locked digest is asked for directly:
+// ECR keeps serving a digest it holds after the tag moves.
+func (r *Resolver) viaLock(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, m mapping.Result, locked string) (*sourceresolver.MetaResponse, error) {
+	byDigest := imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Digest: locked}.String()
+	m.Reason = "pinned by " + ArgLock + " to " + locked
+	if m.Tag != "" {
+		tagRef := imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Tag: m.Tag}.String()
+		if resp, err := r.attempt(ctx, ref, tagRef, attrs, opt); err == nil && resp.Image != nil && resp.Image.Digest.String() == locked {
+			return r.cached(resp, imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Tag: m.Tag}.String(), rec, m)
+		}
+	}
+	resp, err := r.attempt(ctx, ref, byDigest, attrs, opt)
+	if err != nil || resp.Image == nil || resp.Image.Digest.String() != locked {
+		reason := "the cache does not hold that digest"
+		if err != nil {
+			reason += " (" + errorGist(err, byDigest) + ")"
+		}
+		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: reason}
+	}
+	return r.cached(resp, byDigest, rec, m)
 }
 
 // attempt resolves the cache reference, under a progress name that says which image it stands for.

@@ -402,3 +402,43 @@ func TestGatewayClientReusesTheDockerfileRead(t *testing.T) {
 		t.Errorf("a forwarded solve was reused (%d solves)", fc.solves)
 	}
 }
+
+// ECR_PTC_LOCK: a locked image resolves at its digest — by the tag while the tag still points there,
+// by digest after the tag moved — and never falls back to other bytes.
+func TestLock(t *testing.T) {
+	lockArg := func(d digest.Digest) func(*Config) {
+		return func(c *Config) { c.Lock = map[string]string{"docker.io/library/node:20": d.String()} }
+	}
+	// The tag still points at the locked digest.
+	r, g := newTestResolver(t, map[string]digest.Digest{reg + "/docker-hub/library/node:20": dgA}, lockArg(dgA))
+	resp, err := r.ResolveImage(context.Background(), "node:20", nil, imageOpt())
+	if err != nil || usedRef(t, resp) != reg+"/docker-hub/library/node:20@"+dgA.String() || len(g.calls) != 1 {
+		t.Fatalf("tag at the lock: %v %v %+v", err, resp, g.calls)
+	}
+	if im := onlyImage(t, r); im.Outcome != report.BuildCache || !strings.Contains(im.Reason, "pinned by ECR_PTC_LOCK") {
+		t.Errorf("%+v", im)
+	}
+	// The tag moved to B; the cache still holds A by digest.
+	r, _ = newTestResolver(t, map[string]digest.Digest{reg + "/docker-hub/library/node:20": dgB, reg + "/docker-hub/library/node@" + dgA.String(): dgA}, lockArg(dgA))
+	resp, err = r.ResolveImage(context.Background(), "node:20", nil, imageOpt())
+	if err != nil || usedRef(t, resp) != reg+"/docker-hub/library/node@"+dgA.String() {
+		t.Fatalf("moved tag: %v %v", err, resp)
+	}
+	// Neither: a build error, not a fallback (even without strict mode).
+	r, _ = newTestResolver(t, map[string]digest.Digest{reg + "/docker-hub/library/node:20": dgB, "docker.io/library/node:20": dgB}, lockArg(dgA))
+	_, err = r.ResolveImage(context.Background(), "node:20", nil, imageOpt())
+	var le *LockError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "run `ecr-ptc lock`") {
+		t.Fatalf("want a LockError, got %v", err)
+	}
+}
+
+func TestParseLockArg(t *testing.T) {
+	cfg, err := ParseConfig(map[string]string{"build-arg:ECR_PTC_LOCK": "docker.io/library/node:20=" + dgA.String()})
+	if err != nil || cfg.Lock["docker.io/library/node:20"] != dgA.String() {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+	if _, err := ParseConfig(map[string]string{"build-arg:ECR_PTC_LOCK": "node:20=sha256:1"}); err == nil || !strings.Contains(err.Error(), "ECR_PTC_LOCK") {
+		t.Fatalf("bad lock accepted: %v", err)
+	}
+}
