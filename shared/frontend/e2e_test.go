@@ -2,6 +2,7 @@ package frontend_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/ecr-ptc/ecr-ptc/shared/mirrorconfig"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
+	"github.com/ecr-ptc/ecr-ptc/shared/sandbox"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/client"
@@ -374,6 +376,79 @@ func TestE2EFrontend(t *testing.T) {
 		}
 		w.directPullsOnly(t, "docker-hub", "library/alpine")
 	})
+
+	// The fault matrix for builds, printed as a table: each fault ends in a build served by the cache, a
+	// visible fallback, or a clear failure (strict mode, or an image no registry can serve).
+	t.Run("fault matrix", func(t *testing.T) {
+		var table strings.Builder
+		fmt.Fprintf(&table, "%-52s %-10s %s\n", "fault (build through the frontend)", "result", "detail")
+		row := func(name, result, detail string) {
+			fmt.Fprintf(&table, "%-52s %-10s %.90s\n", name, result, detail)
+		}
+		outcome := func(r result, ref string) (string, string) {
+			if r.err != nil {
+				return "failed", lastErrorLine(r.out)
+			}
+			for _, im := range r.report.Images {
+				if im.Ref == ref {
+					return string(im.Outcome), im.Reason
+				}
+			}
+			return "?", ""
+		}
+		check := func(name string, r result, ref, want, detail string) {
+			t.Helper()
+			got, why := outcome(r, ref)
+			row(name, got, why)
+			if got != want || !strings.Contains(why, detail) {
+				t.Errorf("%s: got %s (%s), want %s with %q\n%s", name, got, why, want, detail, tail(r.out, 15))
+			}
+			w.noSecrets(r.out, "buildctl output")
+			w.sb.Faults.Clear()
+			w.resetCounters()
+		}
+
+		w.resetCounters()
+		w.sb.Faults.Add(sandbox.Fault{Target: "registry", Kind: sandbox.FaultServerError})
+		check("cache registry answers 500", w.build(build{dockerfile: syntax + "FROM debian:bookworm-slim\n", args: cfg}),
+			"docker.io/library/debian:bookworm-slim", "fallback", "500")
+
+		w.sb.Faults.Add(sandbox.Fault{Target: "registry", Kind: sandbox.FaultServerError})
+		check("cache registry answers 500, ECR_PTC_STRICT=true", w.build(build{dockerfile: syntax + "FROM debian:bookworm-slim\n", args: with(cfg, "ECR_PTC_STRICT", "true")}),
+			"docker.io/library/debian:bookworm-slim", "failed", "ECR_PTC_STRICT=true")
+
+		ok(t, w.build(build{dockerfile: syntax + "FROM golang:1.23-alpine\n", args: cfg})) // cached now
+		w.sb.Faults.Add(sandbox.Fault{Target: "upstream:docker-hub", Kind: sandbox.FaultTooMany})
+		check("Docker Hub answers 429, image cached", w.build(build{dockerfile: syntax + "FROM golang:1.23-alpine\n", args: cfg}),
+			"docker.io/library/golang:1.23-alpine", "cache", "")
+
+		w.sb.Faults.Add(sandbox.Fault{Target: "upstream:docker-hub", Kind: sandbox.FaultTooMany})
+		check("Docker Hub answers 429, image not cached yet", w.build(build{dockerfile: syntax + "FROM node:22-bookworm-slim\n", args: cfg}),
+			"docker.io/library/node:22-bookworm-slim", "failed", "429")
+
+		deleted, _ := w.sb.Store.DeleteRule("ecr-public")
+		check("the rule is deleted", w.build(build{dockerfile: syntax + "FROM public.ecr.aws/docker/library/node:20\n", args: cfg}),
+			"public.ecr.aws/docker/library/node:20", "fallback", "")
+		w.sb.Store.PutRule(deleted.Rule)
+
+		w.sb.Store.ExpireTokens()
+		check("the ECR token expired during the build", w.build(build{dockerfile: syntax + "FROM busybox:1.36\n", args: cfg}),
+			"docker.io/library/busybox:1.36", "fallback", "")
+		w.relogin()
+
+		t.Logf("\n%s", table.String())
+	})
+}
+
+// lastErrorLine is the line of buildctl's output that says why the build failed.
+func lastErrorLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "ERROR") || strings.Contains(lines[i], "error:") {
+			return strings.TrimSpace(lines[i])
+		}
+	}
+	return lines[len(lines)-1]
 }
 
 // TestE2EBuildx builds once through `docker buildx build` (the standalone buildx binary, remote driver on

@@ -523,6 +523,15 @@ func (w *world) noSecrets(text, where string) {
 	}
 }
 
+// relogin issues a new ECR token and writes it to the Docker config, as `ecr-ptc login` would after the
+// old one expired.
+func (w *world) relogin() {
+	w.token, _ = w.sb.Store.IssueToken(12 * time.Hour)
+	if _, err := authfile.Write(filepath.Join(w.dir, "docker", "config.json"), []authfile.Credential{{Host: w.sb.RegistryHost, Username: "AWS", Password: w.token}}); err != nil {
+		w.tb.Fatal(err)
+	}
+}
+
 func (w *world) resetCounters() {
 	w.sb.Stats.Reset()
 	for _, p := range w.proxies {
