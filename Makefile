@@ -37,6 +37,9 @@ bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	@echo
 	@cat $(BIN)/bench-scan.txt $(BIN)/bench-setup.txt | $(BIN)/benchratio 'BenchmarkSetup/images=10:BenchmarkSetup/images=1'
 	@echo
+	@echo '== the frontend vs the stock Dockerfile frontend on the same buildkitd (warm builds, alternating)'
+	@$(MAKE) --no-print-directory bench-frontend | grep -E 'ratio|size|MiB|median' || true
+	@echo
 	@echo '== rate limits and latency: 200 builds direct vs through the cache (shared/sim)'
 	@$(GO) test ./shared/sim -count=1 -v -run 'Simulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
 
