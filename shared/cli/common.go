@@ -34,7 +34,7 @@ func (f *mapFlags) given(env Env) bool {
 }
 
 // mapper builds the Mapper the flags describe; a rules file wins over --rule, which wins over defaults.
-func (f *mapFlags) mapper(env Env) (*mapping.Mapper, error) {
+func (f *mapFlags) mapper(env Env, extra ...mapping.Option) (*mapping.Mapper, error) {
 	registry := f.registry
 	if registry == "" {
 		registry = env.getenv("ECR_PTC_REGISTRY")
@@ -66,7 +66,7 @@ func (f *mapFlags) mapper(env Env) (*mapping.Mapper, error) {
 		}
 		opts = append(opts, mapping.WithRules(set))
 	}
-	return mapping.New(registry, opts...), nil
+	return mapping.New(registry, append(opts, extra...)...), nil
 }
 
 // pathError drops Go's "open " prefix so the message reads "x: no such file or directory".

@@ -9,8 +9,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/lock"
+	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/spf13/cobra"
 )
+
+// pins is the mapping option that applies a lock (none without one).
+func pins(lf *lock.File) []mapping.Option {
+	if lf == nil {
+		return nil
+	}
+	return []mapping.Option{mapping.WithPins(lf.Lookup)}
+}
 
 // readLock reads a lock file for --lock.
 func readLock(path string) (*lock.File, error) {

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
-	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/spf13/cobra"
 )
 
@@ -45,7 +44,11 @@ ARG-driven images:
 			if err != nil {
 				return err
 			}
-			m, err := mf.mapper(env)
+			lf, err := readLock(lockF)
+			if err != nil {
+				return err
+			}
+			m, err := mf.mapper(env, pins(lf)...)
 			if err != nil {
 				return err
 			}
@@ -60,21 +63,9 @@ ARG-driven images:
 			if err != nil {
 				return fmt.Errorf("cannot read %v", pathError(err))
 			}
-			lf, err := readLock(lockF)
-			if err != nil {
-				return err
-			}
 			mapper := func(ref string) (string, bool) {
 				r := m.Map(ref)
-				if !r.Rewritten || lf == nil {
-					return r.Output, r.Rewritten
-				}
-				// Pinned: the cache serves a digest it holds, whatever the tag says now.
-				if d, ok := lf.Lookup(ref); ok {
-					pinned := imageref.Ref{Host: m.Registry(), Repository: r.Repository, Tag: r.Tag, Digest: d}
-					return pinned.String(), true
-				}
-				return r.Output, true
+				return r.Output, r.Rewritten
 			}
 			rewritten, changes, err := dockerfile.Rewrite(name, data, opts[0], mapper)
 			if err != nil {

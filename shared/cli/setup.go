@@ -140,7 +140,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 			plats = append(plats, o.Platform)
 		}
 	}
-	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency, Lock: f.lock})
+	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency})
 	if err := f.writeOutputs(env, rep, m); err != nil {
 		return rep, err
 	}
@@ -157,13 +157,13 @@ func (f *setupFlags) mapper(ctx context.Context, env Env, client ecrx.DescribeRu
 	if f.mf.rulesFile != "" || len(f.mf.rules) > 0 {
 		mf := f.mf
 		mf.registry = registry
-		return mf.mapper(env)
+		return mf.mapper(env, pins(f.lock)...)
 	}
 	set, err := ecrx.ListRules(ctx, client)
 	if err != nil {
 		return nil, credentialsError(err, src)
 	}
-	return mapping.New(registry, mapping.WithRules(set)), nil
+	return mapping.New(registry, append(pins(f.lock), mapping.WithRules(set))...), nil
 }
 
 // writeOutputs writes the report JSON and the env file, each atomically.

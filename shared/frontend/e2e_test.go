@@ -422,13 +422,20 @@ func TestE2EFrontend(t *testing.T) {
 		check("Docker Hub answers 429, image cached", w.build(build{dockerfile: syntax + "FROM golang:1.23-alpine\n", args: cfg}),
 			"docker.io/library/golang:1.23-alpine", "cache", "")
 
+		// Images no other case pulls, so that the cache is cold for them whatever ran before.
+		for _, img := range []struct{ upstream, repo string }{{"docker-hub", "library/faultmatrix"}, {"ecr-public", "docker/library/faultmatrix"}} {
+			if _, err := w.sb.SeedImage(img.upstream, img.repo, "cold", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
 		w.sb.Faults.Add(sandbox.Fault{Target: "upstream:docker-hub", Kind: sandbox.FaultTooMany})
-		check("Docker Hub answers 429, image not cached yet", w.build(build{dockerfile: syntax + "FROM node:22-bookworm-slim\n", args: cfg}),
-			"docker.io/library/node:22-bookworm-slim", "failed", "429")
+		check("Docker Hub answers 429, image not cached yet", w.build(build{dockerfile: syntax + "FROM faultmatrix:cold\n", args: cfg}),
+			"docker.io/library/faultmatrix:cold", "failed", "429")
 
+		// A deleted rule leaves the repositories it created (ECR keeps serving them); a new image fails.
 		deleted, _ := w.sb.Store.DeleteRule("ecr-public")
-		check("the rule is deleted", w.build(build{dockerfile: syntax + "FROM public.ecr.aws/docker/library/node:20\n", args: cfg}),
-			"public.ecr.aws/docker/library/node:20", "fallback", "")
+		check("the rule is deleted", w.build(build{dockerfile: syntax + "FROM public.ecr.aws/docker/library/faultmatrix:cold\n", args: cfg}),
+			"public.ecr.aws/docker/library/faultmatrix:cold", "fallback", "")
 		w.sb.Store.PutRule(deleted.Rule)
 
 		w.sb.Store.ExpireTokens()

@@ -33,6 +33,8 @@ type Result struct {
 	Digest string `json:"digest,omitempty"`
 	// Kind classifies Reason for programs: see the Kind constants.
 	Kind Kind `json:"kind"`
+	// Pinned: Digest (and Output's digest) come from the digest lock, not from the input.
+	Pinned bool `json:"pinned,omitempty"`
 }
 
 // Kind is the machine-readable class of a Result.
@@ -55,6 +57,7 @@ const (
 type Mapper struct {
 	registry string
 	rules    rules.Set
+	pins     func(ref string) (digest string, ok bool)
 }
 
 // Option configures a Mapper.
@@ -62,6 +65,13 @@ type Option func(*Mapper)
 
 // WithRules sets the rules; without it the rules.Defaults() prefixes apply.
 func WithRules(s rules.Set) Option { return func(m *Mapper) { m.rules = s } }
+
+// WithPins pins references to digests (the digest lock): a pinned reference maps to its cache
+// reference with the pinned digest, tag kept — the cache serves a digest it holds after the tag moves.
+// pin is given the normalised reference ("docker.io/library/node:20").
+func WithPins(pin func(ref string) (digest string, ok bool)) Option {
+	return func(m *Mapper) { m.pins = pin }
+}
 
 // New returns a Mapper for the cache registry host[:port] (a URL scheme and trailing slash are dropped).
 func New(registry string, opts ...Option) *Mapper {
@@ -132,8 +142,16 @@ func (m *Mapper) Map(input string) Result {
 		res.Rewritten, res.Kind = true, Cached
 		res.Upstream, res.Repository, res.Prefix = ref.Host, path, strings.TrimSuffix(r.ECRRepositoryPrefix, "/")
 		res.Tag, res.Digest = ref.Tag, ref.Digest
-		res.Output = imageref.Ref{Host: m.registry, Repository: path, Tag: ref.Tag, Digest: ref.Digest}.String()
+		if m.pins != nil {
+			if d, ok := m.pins(res.Ref); ok {
+				res.Digest, res.Pinned = d, true
+			}
+		}
+		res.Output = imageref.Ref{Host: m.registry, Repository: path, Tag: res.Tag, Digest: res.Digest}.String()
 		res.Reason = fmt.Sprintf("served by the pull-through cache rule %q for %s", res.Prefix, r.UpstreamRegistryURL)
+		if res.Pinned {
+			res.Reason += ", pinned by the digest lock to " + res.Digest
+		}
 		return res
 	}
 	res.Kind = NoRule

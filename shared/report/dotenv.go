@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -13,6 +14,17 @@ func Exports(r *Report, rulesSpec string) []string {
 	kv := []string{"ECR_PTC_REGISTRY=" + r.Registry}
 	if rulesSpec != "" {
 		kv = append(kv, "ECR_PTC_RULES="+rulesSpec)
+	}
+	// A lock enforced by setup travels on to the build (the frontend reads ECR_PTC_LOCK).
+	var pins []string
+	for _, im := range r.Images {
+		if im.Locked && im.Digest != "" {
+			pins = append(pins, im.Ref+"="+im.Digest)
+		}
+	}
+	if len(pins) > 0 {
+		sort.Strings(pins)
+		kv = append(kv, "ECR_PTC_LOCK="+strings.Join(pins, ","))
 	}
 	t := r.Totals
 	return append(kv,
@@ -64,14 +76,14 @@ func WriteShellEnv(w io.Writer, kvs []string) error {
 	var b strings.Builder
 	for _, kv := range kvs {
 		k, v, _ := strings.Cut(kv, "=")
-		b.WriteString(k + "=" + shellQuote(v) + "\n")
+		b.WriteString(k + "=" + ShellQuote(v) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// shellQuote quotes v for POSIX shells when it holds anything but plain characters.
-func shellQuote(v string) string {
+// ShellQuote quotes v for POSIX shells when it holds anything but plain characters.
+func ShellQuote(v string) string {
 	if strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@,+%") == "" {
 		return v
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/ecr"
-	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 )
@@ -30,9 +29,6 @@ type Options struct {
 	Platforms []string // platform manifests to warm
 	// Concurrency bounds parallel probes (default 8).
 	Concurrency int
-	// Lock pins references to digests: a locked image is probed by its digest and, when the cache does
-	// not hold that digest, warmed by tag and accepted only if the tag still resolves to it.
-	Lock *lock.File
 }
 
 // Run builds the report for the image uses a scan found. Each distinct image is probed and warmed once.
@@ -63,14 +59,10 @@ func Run(ctx context.Context, uses []dockerfile.ImageUse, d Deps, o Options) *re
 		if u.Error != "" {
 			im.Ref, im.Outcome, im.Reason = u.Raw, report.Error, u.Error
 		} else {
+			// A Mapper with the digest lock pins locked images: they are probed by the locked digest and,
+			// when the cache does not hold it, warmed by tag and accepted only if the tag still resolves to it.
 			m = d.Mapper.Map(u.Ref)
-			im.Upstream = m.Upstream
-			if o.Lock != nil && m.Rewritten {
-				if dg, ok := o.Lock.Lookup(u.Ref); ok {
-					im.Locked, m.Digest = true, dg
-					m.Output = strings.TrimSuffix(m.Output, "@"+digestOf(m.Output)) + "@" + dg
-				}
-			}
+			im.Upstream, im.Locked = m.Upstream, m.Pinned
 			if m.Rewritten {
 				im.CacheRef = m.Output
 			} else {
