@@ -76,8 +76,8 @@ var totalsKeys = map[string]bool{"ECR_PTC_HITS": true, "ECR_PTC_MISSES": true, "
 // maxAnnotations bounds the ::warning:: and ::error:: lines; GitHub shows ten of each per step.
 const maxAnnotations = 10
 
-// Publish sets the step outputs (registry, rules, build-args, hits, misses, warmed, fallbacks,
-// unchanged, errors, images, report), exports the values to later steps (GITHUB_ENV, with
+// Publish sets the step outputs (registry, rules, build-args, hits, misses, warmed, fallbacks, images,
+// report; unchanged and errors too, which action.yml does not re-export), exports the values to later steps (GITHUB_ENV, with
 // ECR_PTC_REPORT naming the JSON report), annotates fallbacks and errors, and appends the summary table
 // to GITHUB_STEP_SUMMARY unless the input `summary` is "false".
 func (d *Door) Publish(_ context.Context, p cli.Publication) (err error) {

@@ -35,24 +35,11 @@ type Result struct {
 // atomically and ends at mode 0600; its directory is created at 0700 when missing.
 func Write(path string, creds []Credential) (Result, error) {
 	res := Result{Path: path}
-	doc := map[string]json.RawMessage{}
-	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		res.Created = true
-	case err != nil:
-		return res, fmt.Errorf("cannot read %s: %w", path, unwrapPath(err))
-	case len(bytes.TrimSpace(data)) > 0:
-		if err := json.Unmarshal(data, &doc); err != nil {
-			return res, fmt.Errorf("%s is not valid JSON (%v); fix or remove it, nothing was written", path, err)
-		}
+	doc, auths, created, err := load(path)
+	if err != nil {
+		return res, err
 	}
-	auths := map[string]json.RawMessage{}
-	if raw, ok := doc["auths"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &auths); err != nil {
-			return res, fmt.Errorf(`%s: "auths" is not an object; nothing was written`, path)
-		}
-	}
+	res.Created = created
 	for _, c := range creds {
 		entry, _ := json.Marshal(map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(c.Username + ":" + c.Password))})
 		auths[c.Host] = entry
@@ -68,6 +55,35 @@ func Write(path string, creds []Credential) (Result, error) {
 		return res, fmt.Errorf("cannot create the directory of %s: %w", path, unwrapPath(err))
 	}
 	return res, atomicfile.Write(path, out, 0o600)
+}
+
+// Check reports whether Write could merge into the file at path, without writing: callers that write
+// several files check them all first, so that one bad file leaves none half-done.
+func Check(path string) error {
+	_, _, _, err := load(path)
+	return err
+}
+
+// load reads an auth file: the whole document and its "auths" object; a missing file is empty.
+func load(path string) (doc, auths map[string]json.RawMessage, created bool, err error) {
+	doc, auths = map[string]json.RawMessage{}, map[string]json.RawMessage{}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return doc, auths, true, nil
+	case err != nil:
+		return nil, nil, false, fmt.Errorf("cannot read %s: %w", path, unwrapPath(err))
+	case len(bytes.TrimSpace(data)) > 0:
+		if err := json.Unmarshal(data, &doc); err != nil {
+			return nil, nil, false, fmt.Errorf("%s is not valid JSON (%v); fix or remove it, nothing was written", path, err)
+		}
+	}
+	if raw, ok := doc["auths"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &auths); err != nil {
+			return nil, nil, false, fmt.Errorf(`%s: "auths" is not an object; nothing was written`, path)
+		}
+	}
+	return doc, auths, false, nil
 }
 
 // helperWarnings flags settings that make Docker ignore the "auths" entry for host.
@@ -132,17 +148,4 @@ func DockerConfigPath(dockerConfigDir, home string) string {
 		return filepath.Join(dockerConfigDir, "config.json")
 	}
 	return filepath.Join(home, ".docker", "config.json")
-}
-
-// ContainersAuthPath is the containers auth file podman and buildah read: REGISTRY_AUTH_FILE, else
-// $XDG_RUNTIME_DIR/containers/auth.json, else ~/.config/containers/auth.json.
-func ContainersAuthPath(registryAuthFile, xdgRuntimeDir, home string) string {
-	switch {
-	case registryAuthFile != "":
-		return registryAuthFile
-	case xdgRuntimeDir != "":
-		return filepath.Join(xdgRuntimeDir, "containers", "auth.json")
-	default:
-		return filepath.Join(home, ".config", "containers", "auth.json")
-	}
 }

@@ -94,10 +94,4 @@ func TestPaths(t *testing.T) {
 	if got := authfile.DockerConfigPath("/d", "/home/u"); got != "/d/config.json" {
 		t.Error(got)
 	}
-	if got := authfile.ContainersAuthPath("", "/run/user/1", "/home/u"); got != "/run/user/1/containers/auth.json" {
-		t.Error(got)
-	}
-	if got := authfile.ContainersAuthPath("/a.json", "/run/user/1", "/home/u"); got != "/a.json" {
-		t.Error(got)
-	}
 }

@@ -375,23 +375,18 @@ func sleep(ctx context.Context, d time.Duration) error {
 type Provider struct {
 	Client STSAPI
 	Config WebIdentity
-	// OnAssume, when set, sees each new identity (for logs).
-	OnAssume func(Identity)
 }
 
 // Retrieve implements aws.CredentialsProvider.
 func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	creds, id, err := Assume(ctx, p.Client, p.Config)
-	if err == nil && p.OnAssume != nil {
-		p.OnAssume(id)
-	}
+	creds, _, err := Assume(ctx, p.Client, p.Config)
 	return creds, err
 }
 
 // NewProvider wraps the web identity exchange in the SDK's credentials cache, which refreshes five
 // minutes before expiry.
-func NewProvider(client STSAPI, w WebIdentity, onAssume func(Identity)) aws.CredentialsProvider {
-	return aws.NewCredentialsCache(&Provider{Client: client, Config: w, OnAssume: onAssume}, func(o *aws.CredentialsCacheOptions) {
+func NewProvider(client STSAPI, w WebIdentity) aws.CredentialsProvider {
+	return aws.NewCredentialsCache(&Provider{Client: client, Config: w}, func(o *aws.CredentialsCacheOptions) {
 		o.ExpiryWindow = 5 * time.Minute
 	})
 }

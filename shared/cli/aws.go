@@ -86,7 +86,10 @@ func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource
 	}
 	role := firstNonEmpty(f.roleARN, env.getenv("ECR_PTC_ROLE_ARN"))
 	tokenFile := env.getenv("AWS_WEB_IDENTITY_TOKEN_FILE")
-	if role == "" && tokenFile != "" {
+	// The SDK's own pair (EKS IRSA, self-hosted runners): the token file goes with AWS_ROLE_ARN, whatever
+	// CI platform the runner is on.
+	irsa := role == "" && tokenFile != "" && env.getenv("AWS_ROLE_ARN") != ""
+	if irsa {
 		role = env.getenv("AWS_ROLE_ARN")
 	}
 	if role == "" {
@@ -95,7 +98,10 @@ func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource
 	w := awscreds.WebIdentity{RoleARN: role, SessionName: f.session(env), Duration: f.duration, Policy: f.sessionPolicy}
 	var src credSource
 	switch {
-	case env.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") != "" || env.getenv("GITHUB_ACTIONS") == "true":
+	case irsa:
+		w.Token, w.Source = awscreds.FileToken(tokenFile), "token file "+tokenFile
+		src = credSource{Kind: "token-file", Detail: role}
+	case env.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") != "" || (env.getenv("GITHUB_ACTIONS") == "true" && tokenFile == ""):
 		action := githubactions.New(githubactions.WithGetenv(env.getenv))
 		w.Token, w.Source = awscreds.GitHubToken(action, f.audience), "GitHub Actions OIDC"
 		src = credSource{Kind: "github-oidc", Detail: role}
@@ -115,7 +121,7 @@ func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource
 		}))
 		return cfg, credSource{Kind: "assume-role", Detail: role}, nil
 	}
-	cfg.Credentials = awscreds.NewProvider(sts.NewFromConfig(cfg), w, nil)
+	cfg.Credentials = awscreds.NewProvider(sts.NewFromConfig(cfg), w)
 	return cfg, src, nil
 }
 

@@ -99,7 +99,7 @@ func runDoctor(ctx context.Context, env Env, af awsFlags, sf scanFlags, paths []
 		add(check{Name: "ecr login", Info: err.Error(), Fix: "allow ecr:GetAuthorizationToken on * (`ecr-ptc iam-policy --for ci`)"})
 		return out
 	}
-	registry := firstNonEmpty(env.getenv("ECR_PTC_REGISTRY"), auths[0].Host)
+	registry := cacheRegistry("", env, auths, cfg.Region)
 	add(check{Name: "ecr login", OK: true, Info: "token for " + auths[0].Host + " valid until " + auths[0].ExpiresAt.UTC().Format(time.RFC3339)})
 	add(reachability(ctx, auths[0]))
 

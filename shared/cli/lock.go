@@ -79,7 +79,7 @@ and exits 1 when anything changed. Images the cache does not serve are not locke
 			if err != nil {
 				return credentialsError(err, src)
 			}
-			registry := firstNonEmpty(f.mf.registry, env.getenv("ECR_PTC_REGISTRY"), auths[0].Host)
+			registry := cacheRegistry(f.mf.registry, env, auths, cfg.Region)
 			m, err := f.mapper(ctx, env, client, registry, src)
 			if err != nil {
 				return err

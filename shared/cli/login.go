@@ -48,6 +48,26 @@ type loginResult struct {
 	Warnings     []string    `json:"warnings,omitempty"`
 }
 
+// cacheRegistry picks the cache registry: --registry, $ECR_PTC_REGISTRY, else the registry of the logins
+// that is a private ECR registry in region (the caller's own), else the first one that is not ECR Public —
+// ECR Public is a registry to log in to, never the cache.
+func cacheRegistry(explicit string, env Env, auths []ecrx.Auth, region string) string {
+	if r := firstNonEmpty(explicit, env.getenv("ECR_PTC_REGISTRY")); r != "" {
+		return r
+	}
+	for _, a := range auths {
+		if reg, ok := imageref.ParseECRHost(a.Host); ok && reg.Region == region {
+			return a.Host
+		}
+	}
+	for _, a := range auths {
+		if a.Host != ecrx.PublicHost {
+			return a.Host
+		}
+	}
+	return ""
+}
+
 // regionRequest is one GetAuthorizationToken call: a region and the accounts in it, or ECR Public.
 type regionRequest struct {
 	region   string
@@ -77,8 +97,9 @@ func (f *loginFlags) plan(defaultRegion string) ([]regionRequest, error) {
 			byRegion[reg.Region] = append(byRegion[reg.Region], reg.AccountID)
 		}
 	}
-	if len(byRegion) == 0 && len(public) == 0 {
-		return []regionRequest{{region: defaultRegion}}, nil
+	if len(byRegion) == 0 {
+		// No private registry named: the caller's own (ECR Public alone is never the cache).
+		return append(public, regionRequest{region: defaultRegion}), nil
 	}
 	out := public
 	for region, accts := range byRegion {
@@ -99,8 +120,16 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 	if cache.Dir == "" && env.getenv("RUNNER_TEMP") != "" {
 		cache.Dir = filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc")
 	}
+	// Tokens are cached per identity: a role names itself; default-chain credentials by their access key,
+	// so that a job switching accounts never reuses the other account's token.
+	identity := src.String()
+	if src.Kind == "default-chain" {
+		if c, err := cfg.Credentials.Retrieve(ctx); err == nil {
+			identity += "|" + c.AccessKeyID
+		}
+	}
 	for _, rq := range reqs {
-		key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), src.String(), rq.accounts)
+		key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), identity, rq.accounts)
 		if auths, ok := cache.Get(key); ok && !f.fresh {
 			res.Registries, res.Cached = append(res.Registries, auths...), true
 			continue
@@ -132,20 +161,31 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 	for i, a := range res.Registries {
 		creds[i] = authfile.Credential{Host: a.Host, Username: a.Username, Password: a.Password}
 	}
+	dockerPath := ""
 	if !f.noDocker {
-		dir := firstNonEmpty(f.dockerConfig, env.getenv("DOCKER_CONFIG"))
-		path := authfile.DockerConfigPath(dir, env.getenv("HOME"))
-		w, err := authfile.Write(path, creds)
+		dockerPath = authfile.DockerConfigPath(firstNonEmpty(f.dockerConfig, env.getenv("DOCKER_CONFIG")), env.getenv("HOME"))
+	}
+	authPath := firstNonEmpty(f.authFile, env.getenv("REGISTRY_AUTH_FILE"))
+	// Both files are checked before either is written: a bad one must not leave the other half-done.
+	for _, p := range []string{dockerPath, authPath} {
+		if p != "" {
+			if err := authfile.Check(p); err != nil {
+				return res, err
+			}
+		}
+	}
+	if dockerPath != "" {
+		w, err := authfile.Write(dockerPath, creds)
 		if err != nil {
 			return res, err
 		}
-		res.DockerConfig, res.Warnings = path, append(res.Warnings, w.Warnings...)
+		res.DockerConfig, res.Warnings = dockerPath, append(res.Warnings, w.Warnings...)
 	}
-	if p := firstNonEmpty(f.authFile, env.getenv("REGISTRY_AUTH_FILE")); p != "" {
-		if _, err := authfile.Write(p, creds); err != nil {
+	if authPath != "" {
+		if _, err := authfile.Write(authPath, creds); err != nil {
 			return res, err
 		}
-		res.AuthFile = p
+		res.AuthFile = authPath
 	}
 	return res, nil
 }

@@ -35,13 +35,13 @@ func newSandboxCmd(env Env) *cobra.Command {
 		Short: "Run a local ECR with the pull-through cache: try everything with no AWS account",
 		Long: `sandbox starts a local emulation of Amazon ECR with the pull-through cache on loopback: the ECR and STS
 APIs the AWS SDK speaks, an OIDC issuer (with a GitHub-style token endpoint), a cache registry with
-ECR's pull-through behaviour, and Docker Hub, GHCR and Quay stand-ins seeded with small multi-arch
+ECR's pull-through behaviour, and Docker Hub, GHCR, Quay and ECR Public stand-ins seeded with small multi-arch
 images (the Docker Hub one with its rate-limit headers and 429s).
 
 It prints the export lines a shell needs (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS, AWS_REGION,
 credentials, ECR_PTC_REGISTRY, ECR_PTC_SANDBOX_UPSTREAM_DOCKERHUB, ECR_PTC_SANDBOX_STATS, ...) and runs
 until interrupted. With -- COMMAND it runs the command with that environment instead and exits with
-its status. --with-rules creates the rules docker-hub, github and quay up front.`,
+its status. --with-rules creates the rules docker-hub, github, quay and ecr-public up front.`,
 		Example: `  ecr-ptc sandbox --env-file /tmp/sandbox.env &   # then: set -a; . /tmp/sandbox.env; set +a
   ecr-ptc sandbox --with-rules -- ecr-ptc setup examples/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -88,7 +88,7 @@ its status. --with-rules creates the rules docker-hub, github and quay up front.
 	cmd.AddCommand(newSandboxStatsCmd(env))
 	fl := cmd.Flags()
 	fl.StringVar(&envFile, "env-file", "", "also write the variables as KEY=VALUE lines to this file (mode 0600)")
-	fl.BoolVar(&withRules, "with-rules", false, "create the docker-hub, github and quay rules at start")
+	fl.BoolVar(&withRules, "with-rules", false, "create the docker-hub, github, quay and ecr-public rules at start")
 	fl.IntVar(&rateLimit, "rate-limit", 0, "Docker Hub stand-in pulls per window (default 100; negative: unlimited)")
 	fl.DurationVar(&rateWindow, "rate-window", 0, "Docker Hub stand-in rate-limit window (default 6h)")
 	fl.DurationVar(&refresh, "tag-refresh", 0, "how long the cache serves a tag before re-checking upstream (default 24h)")

@@ -62,23 +62,31 @@ type scanResult struct {
 	Kind      mapping.Kind `json:"kind,omitempty"`
 }
 
-// scanPaths finds the Dockerfiles in paths, analyses each for every option set and maps what they use.
-// Files that fail are reported on stderr and counted; the others are still returned.
-func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapping.Mapper) ([]scanResult, int, error) {
-	var all []string
-	all = append(all, files...)
+// findDockerfiles is files followed by the Dockerfiles under each of dirs (default ".").
+func findDockerfiles(env Env, files, dirs []string) ([]string, error) {
+	all := append([]string(nil), files...)
 	if len(files) == 0 && len(dirs) == 0 {
 		dirs = []string{"."}
 	}
 	for _, d := range dirs {
 		found, err := dockerfile.Find(d)
 		if err != nil {
-			return nil, 0, fmt.Errorf("cannot search %s", pathError(err))
+			return nil, fmt.Errorf("cannot search %s", pathError(err))
 		}
 		if len(found) == 0 {
 			fmt.Fprintf(env.Stderr, "ecr-ptc: no Dockerfile under %s (looked for Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile).\n", d)
 		}
 		all = append(all, found...)
+	}
+	return all, nil
+}
+
+// scanPaths finds the Dockerfiles in paths, analyses each for every option set and maps what they use.
+// Files that fail are reported on stderr and counted; the others are still returned.
+func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapping.Mapper) ([]scanResult, int, error) {
+	all, err := findDockerfiles(env, files, dirs)
+	if err != nil {
+		return nil, 0, err
 	}
 	var out []scanResult
 	failed := 0
@@ -122,9 +130,10 @@ func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapp
 
 func newScanCmd(env Env) *cobra.Command {
 	var (
-		sf     scanFlags
-		mf     mapFlags
-		asJSON bool
+		sf        scanFlags
+		mf        mapFlags
+		asJSON    bool
+		listFiles bool
 	)
 	cmd := &cobra.Command{
 		Use:   "scan [-f FILE]... [DIR...] [--build-arg K=V]... [--target T] [--platform P] [--all-stages] [--registry HOST --rules FILE] [--json]",
@@ -138,6 +147,14 @@ that serves it. Exit status 1 when a Dockerfile cannot be read or evaluated.`,
   ecr-ptc scan -f build/Dockerfile --build-arg NODE_VERSION=22 --target prod --json
   ecr-ptc scan services/ --registry 123456789012.dkr.ecr.us-east-1.amazonaws.com --rules rules.json`,
 		RunE: func(cmd *cobra.Command, dirs []string) error {
+			if listFiles {
+				// The Dockerfiles the other commands would read, for scripts that act on each file.
+				files, err := findDockerfiles(env, sf.files, dirs)
+				for _, f := range files {
+					fmt.Fprintln(env.Stdout, f)
+				}
+				return err
+			}
 			opts, err := sf.options(env)
 			if err != nil {
 				return err
@@ -171,6 +188,7 @@ that serves it. Exit status 1 when a Dockerfile cannot be read or evaluated.`,
 	sf.add(cmd, true)
 	mf.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per image use")
+	cmd.Flags().BoolVar(&listFiles, "list-files", false, "only list the Dockerfiles found, one per line")
 	return cmd
 }
 

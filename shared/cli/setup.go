@@ -13,7 +13,6 @@ import (
 	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
-	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 	"github.com/ecr-ptc/ecr-ptc/shared/setup"
 	"github.com/spf13/cobra"
 )
@@ -77,10 +76,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 			return nil, credentialsError(err, src)
 		}
 	}
-	registry := firstNonEmpty(f.mf.registry, env.getenv("ECR_PTC_REGISTRY"))
-	if registry == "" && len(auths) > 0 {
-		registry = auths[0].Host
-	}
+	registry := cacheRegistry(f.mf.registry, env, auths, cfg.Region)
 	m, err := f.mapper(ctx, env, client, registry, src)
 	if err != nil {
 		return nil, err
@@ -145,7 +141,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 		return rep, err
 	}
 	if d != nil {
-		if err := d.Publish(ctx, Publication{Report: rep, Exports: exports(rep, m.Rules(), f.lock), ReportJSON: f.reportJSON, Getenv: env.getenv}); err != nil {
+		if err := d.Publish(ctx, Publication{Report: rep, Exports: report.Exports(rep, m.Rules().Spec()), ReportJSON: f.reportJSON, Getenv: env.getenv}); err != nil {
 			return rep, fmt.Errorf("cannot publish the report to %s: %v", d.Name(), err)
 		}
 	}
@@ -179,31 +175,14 @@ func (f *setupFlags) writeOutputs(env Env, rep *report.Report, m *mapping.Mapper
 	}
 	if f.envFile != "" {
 		var buf bytes.Buffer
-		for _, kv := range exports(rep, m.Rules(), f.lock) {
-			fmt.Fprintln(&buf, kv)
+		if err := report.WriteDotenv(&buf, report.Exports(rep, m.Rules().Spec())); err != nil {
+			return err
 		}
 		if err := writeFileAtomic(f.envFile, buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("cannot write the env file: %v", err)
 		}
 	}
 	return nil
-}
-
-// exports are the non-secret values later build steps need: the cache registry and the frontend's
-// rules, in the ECR_PTC_* build-arg names.
-func exports(rep *report.Report, set rules.Set, lf *lock.File) []string {
-	out := []string{
-		"ECR_PTC_REGISTRY=" + rep.Registry,
-		"ECR_PTC_RULES=" + set.Spec(),
-		fmt.Sprintf("ECR_PTC_HITS=%d", rep.Totals.Hits),
-		fmt.Sprintf("ECR_PTC_MISSES=%d", rep.Totals.Misses),
-		fmt.Sprintf("ECR_PTC_WARMED=%d", rep.Totals.Warmed),
-		fmt.Sprintf("ECR_PTC_FALLBACKS=%d", rep.Totals.Fallbacks),
-	}
-	if lf != nil {
-		out = append(out, "ECR_PTC_LOCK="+lf.BuildArg())
-	}
-	return out
 }
 
 // progressPrinter shows warming as it happens, one line per start and finish.

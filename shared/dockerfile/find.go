@@ -23,7 +23,7 @@ func IsDockerfileName(name string) bool {
 }
 
 // skipDirs are never searched: they hold other projects' files, not the build's.
-var skipDirs = map[string]bool{".git": true, "node_modules": true, "vendor": true, ".terraform": true}
+var skipDirs = map[string]bool{".git": true, "node_modules": true, "vendor": true, ".terraform": true, ".ecr-ptc": true}
 
 // Find lists the Dockerfiles under root in lexical order. A root that is a file is returned as is.
 func Find(root string) ([]string, error) {

@@ -11,11 +11,17 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
+	"github.com/ecr-ptc/ecr-ptc/shared/awscreds"
 )
 
 // apiError says what an AWS call answered in one short sentence: the error code and message, the HTTP
 // status and the attempts the SDK made — not the SDK's nested "operation error ..." chain.
 func apiError(op string, err error) error {
+	// Credentials that could not be had say so themselves, with the fix and without the raw STS text.
+	var ce *awscreds.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		return &wrapped{msg: op + " failed: " + transportMessage(err), err: err}

@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,7 +26,8 @@ type cachedAuth struct {
 	FetchedAt time.Time `json:"fetchedAt"`
 }
 
-// Key identifies a login: the ECR endpoint, the caller's identity and the registries asked for.
+// Key identifies a login: the ECR endpoint, the caller's identity (as the caller names it) and the
+// registries asked for.
 func Key(endpoint, identity string, registryIDs []string) string {
 	h := sha256.Sum256([]byte(endpoint + "\x00" + identity + "\x00" + strings.Join(registryIDs, ",")))
 	return hex.EncodeToString(h[:16])
@@ -87,16 +86,4 @@ func (c TokenCache) Put(key string, auths []Auth) error {
 		return err
 	}
 	return atomicfile.Write(c.path(key), data, 0o600)
-}
-
-// Forget drops a cached login (after the registry refused it).
-func (c TokenCache) Forget(key string) error {
-	if c.Dir == "" {
-		return nil
-	}
-	err := os.Remove(c.path(key))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	return err
 }

@@ -109,7 +109,7 @@ func (w *Warmer) relogin(ctx context.Context, gen int) error {
 	if err != nil {
 		return err
 	}
-	w.Auths, w.cur = auths, nil
+	w.Auths = auths
 	w.cur = w.resolver()
 	w.gen++
 	return nil
@@ -214,9 +214,13 @@ func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (War
 	if ref.Tag == "" {
 		// Digest pulls do not fill a cold cache (reference, aws/containers-roadmap#2837): only a tag can warm.
 		name, desc, err := resolver.Resolve(ctx, r.Ref)
-		if err != nil {
+		if errdefs.IsNotFound(err) {
 			res.Outcome, res.Reason = CannotWarm, "a digest-only reference cannot be pulled into a cold pull-through cache; pin it as tag@digest so the tag can warm it"
 			return res, nil
+		}
+		if err != nil {
+			res.Outcome, res.Reason = WarmFailed, registryError(err)
+			return res, err
 		}
 		res.Digest = desc.Digest.String()
 		return fetchPlatforms(ctx, resolver, name, desc, r.Platforms, res)

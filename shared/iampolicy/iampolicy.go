@@ -35,7 +35,20 @@ func (o Options) arn(resource string) string {
 	if region == "" {
 		region = "*"
 	}
-	return "arn:aws:ecr:" + region + ":" + acct + ":" + resource
+	return "arn:" + partition(o.Region) + ":ecr:" + region + ":" + acct + ":" + resource
+}
+
+// partition is the ARN partition of a region: China and GovCloud have their own.
+func partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	case strings.HasPrefix(region, "eusc-"):
+		return "aws-eusc"
+	}
+	return "aws"
 }
 
 func (o Options) repositories() []string {
@@ -51,15 +64,14 @@ func (o Options) repositories() []string {
 	return out
 }
 
+// CI is the policy a build role needs: log in, read and validate rules (`ecr-ptc doctor`), and pull
+// through the cache. A first pull creates the repository and imports the image, which needs
+// ecr:BatchImportUpstreamImage and ecr:CreateRepository on top of the usual pull actions (reference).
 // Rule actions act on the registry, which IAM names with "*".
-
-// CI is the policy a build role needs: log in, read rules, and pull through the cache. A first pull
-// creates the repository and imports the image, which needs ecr:BatchImportUpstreamImage and
-// ecr:CreateRepository on top of the usual pull actions (reference).
 func CI(o Options) Document {
 	d := Document{Version: "2012-10-17", Statement: []Statement{
 		{Sid: "EcrLogin", Effect: "Allow", Action: []string{"ecr:GetAuthorizationToken"}, Resource: []string{"*"}},
-		{Sid: "ReadPullThroughCacheRules", Effect: "Allow", Action: []string{"ecr:DescribePullThroughCacheRules"}, Resource: []string{"*"}},
+		{Sid: "ReadPullThroughCacheRules", Effect: "Allow", Action: []string{"ecr:DescribePullThroughCacheRules", "ecr:ValidatePullThroughCacheRule"}, Resource: []string{"*"}},
 		{Sid: "PullThroughCache", Effect: "Allow", Action: []string{
 			"ecr:BatchCheckLayerAvailability",
 			"ecr:BatchGetImage",

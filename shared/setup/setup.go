@@ -151,7 +151,7 @@ func warmMisses(ctx context.Context, rep *report.Report, o Options, w *ecr.Warme
 		case ecr.DigestMismatch:
 			im.Outcome, im.Digest, im.Reason = report.Fallback, res.Digest, res.Reason
 			if im.Locked {
-				im.Outcome = report.Error
+				im.Outcome, im.Digest = report.Error, digestOf(im.CacheRef)
 				im.Reason = "the lock pins " + digestOf(im.CacheRef) + " but the cache no longer holds it and the tag now resolves to " + res.Digest + "; run `ecr-ptc lock` to accept the new digest"
 			}
 		default:
