@@ -186,14 +186,31 @@ func TestE2EFrontend(t *testing.T) {
 		w.noDirectPulls(t)
 	})
 
-	t.Run("tag@digest whose tag moved: fallback with the reason", func(t *testing.T) {
+	t.Run("tag@digest whose tag moved: the pinned digest from the cache, else a fallback with the reason", func(t *testing.T) {
+		// Two builds of library/node no other case pulls: the pin names one, the tag the other.
+		pinned, err := w.sb.SeedImage("docker-hub", "library/node", "pin-old", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.sb.SeedImage("docker-hub", "library/node", "pin-new", []string{"linux/amd64", "linux/arm64"}); err != nil {
+			t.Fatal(err)
+		}
 		w.resetCounters()
-		pinned := w.upstreamDigest("docker-hub", "library/node:20") // a digest node:20-bookworm-slim is not
-		r := w.build(build{dockerfile: syntax + "FROM node:20-bookworm-slim@" + pinned + "\n", args: cfg})
+		b := build{dockerfile: syntax + "FROM node:pin-new@" + pinned + "\n", args: cfg}
+		r := w.build(b)
 		ok(t, r)
-		im := image(t, r, "docker.io/library/node:20-bookworm-slim@"+pinned, "")
+		im := image(t, r, "docker.io/library/node:pin-new@"+pinned, "")
 		fellBack(t, r, im, "not the pinned "+pinned)
 		w.directPullsOnly(t, "docker-hub", "library/node")
+
+		// Once the cache holds the pinned digest (an earlier pull of its tag), it serves it although the
+		// tag has moved on: ECR keeps a digest it holds.
+		ok(t, w.build(build{dockerfile: syntax + "FROM node:pin-old\n", args: cfg}))
+		w.resetCounters()
+		r = w.build(b)
+		ok(t, r)
+		cached(t, image(t, r, "docker.io/library/node:pin-new@"+pinned, ""), reg+"/docker-hub/library/node@"+pinned)
+		w.noDirectPulls(t)
 	})
 
 	t.Run("digest-only: cold falls back, warm comes from the cache", func(t *testing.T) {

@@ -116,7 +116,13 @@ func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]st
 			if resp.Image != nil {
 				got = resp.Image.Digest.String()
 			}
-			return r.fallback(ctx, ref, tagRef, attrs, opt, rec, fmt.Sprintf(
+			// The tag moved on, but ECR keeps serving a digest it holds: ask for the pin itself. When that
+			// fails too, the fallback takes over the digest attempt's progress step (the tag's ended fine).
+			byDigest := imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Digest: m.Digest}.String()
+			if dresp, derr := r.attempt(ctx, ref, byDigest, attrs, opt); derr == nil && dresp.Image != nil && dresp.Image.Digest.String() == m.Digest {
+				return r.cached(dresp, byDigest, rec, m)
+			}
+			return r.fallback(ctx, ref, byDigest, attrs, opt, rec, fmt.Sprintf(
 				"the cache's %s is %s, not the pinned %s (the tag moved upstream, or the cache still serves an older copy: ECR re-checks tags about once a day)",
 				tagRef, got, m.Digest), "the cache's "+m.Tag+" is "+shortDigest(got)+", not the pinned "+shortDigest(m.Digest))
 		}

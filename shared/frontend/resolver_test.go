@@ -219,8 +219,23 @@ func TestTagAtDigest(t *testing.T) {
 		if im.Outcome != report.BuildFallback || !strings.Contains(im.Reason, "is "+dgB.String()+", not the pinned "+dgA.String()) {
 			t.Errorf("report %+v", im)
 		}
-		if len(g.calls) != 2 || g.calls[1].vertex != g.calls[0].vertex {
+		// The tag (moved), the pinned digest in the cache (missing), then the fallback on the digest
+		// attempt's progress step.
+		if len(g.calls) != 3 || g.calls[2].vertex != g.calls[1].vertex {
 			t.Errorf("calls %+v", g.calls)
+		}
+	})
+	t.Run("tag moved, pinned digest still cached: from the cache", func(t *testing.T) {
+		r, _ := newTestResolver(t, map[string]digest.Digest{tagged: dgB, reg + "/docker-hub/library/node@" + dgA.String(): dgA})
+		resp, err := r.ResolveImage(context.Background(), "node:20@"+dgA.String(), nil, imageOpt())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := usedRef(t, resp), reg+"/docker-hub/library/node@"+dgA.String(); got != want {
+			t.Errorf("used %s, want %s", got, want)
+		}
+		if im := onlyImage(t, r); im.Outcome != report.BuildCache {
+			t.Errorf("report %+v", im)
 		}
 	})
 }

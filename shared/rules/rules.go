@@ -157,7 +157,20 @@ func (r Rule) Validate() error {
 			return fmt.Errorf("upstreamRegistry %q is not one ECR knows (%s)", r.UpstreamRegistry, strings.Join(Enums(), ", "))
 		}
 	}
+	// ROOT (and an upstream repository prefix) exist for ECR-to-ECR rules only (reference).
+	if (r.ECRRepositoryPrefix == Root || r.UpstreamRepositoryPrefix != "") && !r.ecrToECR() {
+		return fmt.Errorf("ROOT and upstreamRepositoryPrefix are for ECR-to-ECR rules only, not %s", r.UpstreamRegistryURL)
+	}
 	return nil
+}
+
+// ecrToECR reports a rule whose upstream is a private ECR registry.
+func (r Rule) ecrToECR() bool {
+	if r.UpstreamRegistry != "" {
+		return r.UpstreamRegistry == "ecr"
+	}
+	_, ok := imageref.ParseECRHost(r.UpstreamHost())
+	return ok
 }
 
 func (s Set) checkDuplicates() error {
@@ -186,14 +199,4 @@ func (s Set) ForHost(host string) []Rule {
 		return len(out[i].UpstreamRepositoryPrefix) > len(out[j].UpstreamRepositoryPrefix)
 	})
 	return out
-}
-
-// HasPrefix reports whether some rule uses prefix.
-func (s Set) HasPrefix(prefix string) bool {
-	for _, r := range s.Rules {
-		if strings.TrimSuffix(r.ECRRepositoryPrefix, "/") == strings.TrimSuffix(prefix, "/") {
-			return true
-		}
-	}
-	return false
 }

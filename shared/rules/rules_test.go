@@ -89,7 +89,7 @@ func TestParseSpec(t *testing.T) {
 	if got, want := s.Spec(), "docker.io=docker-hub,docker.io=hub2,ghcr.io=github,quay.io=q-io,myacr.azurecr.io=acr"; got != want {
 		t.Errorf("Spec() = %q, want %q", got, want)
 	}
-	for _, bad := range []string{"docker.io", "=x", "docker.io=", "nowhere=xx", "docker.io=X"} {
+	for _, bad := range []string{"docker.io", "=x", "docker.io=", "nowhere=xx", "docker.io=X", "docker.io=ROOT"} {
 		if _, err := rules.ParseSpec(bad); err == nil {
 			t.Errorf("ParseSpec(%q) accepted", bad)
 		}

@@ -144,6 +144,9 @@ func ParseSpec(spec string) (Set, error) {
 		} else {
 			return Set{}, fmt.Errorf("rule %q: unknown upstream %q (use a registry host or one of %s)", part, up, strings.Join(Names(), ", "))
 		}
+		if err := r.Validate(); err != nil {
+			return Set{}, fmt.Errorf("rule %q: %v", part, err)
+		}
 		s.Rules = append(s.Rules, r)
 	}
 	if err := s.checkDuplicates(); err != nil {

@@ -20,7 +20,7 @@ import (
 const maxAPIBody = 8 << 20
 
 // apiError is an AWS error response: Code is the error shape (JSON __type, query <Code>), Status the
-// HTTP status, Sender false for a server-side fault (query <Type>Receiver</Type>).
+// HTTP status, Server true for a server-side fault (query <Type>Receiver</Type>).
 type apiError struct {
 	Code    string
 	Message string
@@ -166,14 +166,7 @@ func writeQueryError(w http.ResponseWriter, e *apiError, requestID string) {
 // maxHold bounds a FaultTimeout: the request is held until the client gives up or this passes.
 const maxHold = 30 * time.Second
 
-// hold blocks until ctx ends or maxHold passes and reports whether the client went away.
-func hold(ctx context.Context) bool {
-	t := time.NewTimer(maxHold)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return true
-	case <-t.C:
-		return false
-	}
+// hold keeps a request open until its client gives up or maxHold passes (FaultTimeout).
+func hold(ctx context.Context) {
+	_ = sleepCtx(ctx, maxHold)
 }

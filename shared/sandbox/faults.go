@@ -10,7 +10,7 @@ import (
 const (
 	FaultThrottle      = "throttle"       // ECR ThrottlingException / STS Throttling (HTTP 400)
 	FaultServerError   = "5xx"            // HTTP 500 ServerException / InternalFailure / registry 500
-	FaultTimeout       = "timeout"        // hold the request until the client gives up (bounded by Fault.Hold)
+	FaultTimeout       = "timeout"        // hold the request until the client gives up (at most 30 s)
 	FaultIDP           = "idp"            // STS IDPCommunicationError
 	FaultExpiredToken  = "expired-token"  // STS ExpiredTokenException
 	FaultTooMany       = "429"            // upstream 429 TOOMANYREQUESTS
@@ -19,7 +19,7 @@ const (
 
 // Fault is one injected failure. Target names what it hits: "ecr:<Operation>" or "ecr:*",
 // "sts:<Operation>" or "sts:*", "oidc:token", "oidc:jwks", "registry" (the cache data plane),
-// "upstream:<name>" or "upstream:*" (name: docker-hub, github, quay).
+// "upstream:<name>" or "upstream:*" (name: docker-hub, github, quay, ecr-public).
 type Fault struct {
 	Target string `json:"target"`
 	Kind   string `json:"kind"`

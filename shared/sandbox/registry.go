@@ -159,7 +159,7 @@ func errNameUnknown(d *deps, repo string) *regError {
 
 var errImageNotFound = &regError{http.StatusNotFound, "MANIFEST_UNKNOWN", "Requested image not found"}
 
-// response is how the data plane answers err.
+// registryResponse is how the data plane answers err.
 func registryResponse(err error, blob bool) (status int, code, message string) {
 	var re *regError
 	if errors.As(err, &re) {
@@ -231,7 +231,7 @@ func newRegistryHandler(d *deps) http.Handler {
 				writeRegistryError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "Rate exceeded")
 				return
 			case FaultTimeout:
-				holdRequest(ctx)
+				hold(ctx)
 				writeRegistryError(w, http.StatusGatewayTimeout, "UNAVAILABLE", "timed out (injected fault)")
 				return
 			}
@@ -247,7 +247,7 @@ func newRegistryHandler(d *deps) http.Handler {
 	})
 }
 
-// authorize checks ECR's HTTP Basic credentials (user AWS, a GetAuthorizationToken password) and
+// authorizeRegistry checks ECR's HTTP Basic credentials (user AWS, a GetAuthorizationToken password) and
 // answers 401 when they are missing, unknown or expired.
 func authorizeRegistry(d *deps, w http.ResponseWriter, r *http.Request) bool {
 	user, pw, ok := r.BasicAuth()
@@ -639,15 +639,16 @@ func manifestSize(ctx context.Context, u *upstream, path string, img Image, chil
 // rule when missing.
 func resolveBlob(ctx context.Context, d *deps, repo, dgst string) ([]byte, error) {
 	rule, path, hasRule := d.store.RuleFor(repo)
-	_, repoExists := d.store.Repository(repo)
-	if data, ok := d.store.Blob(dgst); ok && (hasRule || repoExists) {
+	// The first manifest pull creates the repository; before it, a blob request names a repository that
+	// does not exist (ECR: NAME_UNKNOWN), rule or not.
+	if _, repoExists := d.store.Repository(repo); !repoExists {
+		return nil, errNameUnknown(d, repo)
+	}
+	if data, ok := d.store.Blob(dgst); ok {
 		return data, nil
 	}
 	if !hasRule {
-		if repoExists {
-			return nil, &regError{http.StatusNotFound, "BLOB_UNKNOWN", "blob unknown to registry"}
-		}
-		return nil, errNameUnknown(d, repo)
+		return nil, &regError{http.StatusNotFound, "BLOB_UNKNOWN", "blob unknown to registry"}
 	}
 	u := upstreamFor(d, rule.Rule)
 	if u == nil {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sort"
+	"sync"
 	"time"
 )
 
@@ -105,8 +105,10 @@ type Sandbox struct {
 	AccessKeyID, SecretAccessKey       string
 	Region, AccountID                  string
 
-	d       *deps
-	servers []*http.Server
+	d         *deps
+	servers   []*http.Server
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // Start listens on loopback ports and serves every component until Close or ctx ends.
@@ -141,11 +143,6 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return fail(err)
 	}
 	d.upstreams = map[string]*upstream{}
-	names := make([]string, 0, len(ups))
-	for _, u := range ups {
-		names = append(names, u.name)
-	}
-	sort.Strings(names)
 	for _, u := range ups {
 		l, addr, err := listen()
 		if err != nil {
@@ -188,23 +185,32 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	sb.ECREndpoint, sb.STSEndpoint, sb.OIDCIssuer, sb.RegistryHost, sb.StatsURL = d.ecrURL, d.stsURL, d.issuerURL, d.registryHost, statsURL
 	sb.GitHubTokenURL, sb.GitHubRequestToken = d.oidc.githubTokenURL(), d.oidc.githubRequestToken()
+	sb.closed = make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		sb.Close()
+		select {
+		case <-ctx.Done():
+			sb.Close()
+		case <-sb.closed:
+		}
 	}()
 	return sb, nil
 }
 
-// Close stops every server.
+// Close stops every server; it may be called more than once.
 func (s *Sandbox) Close() error {
 	var errs []error
-	for _, srv := range s.servers {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := srv.Shutdown(ctx); err != nil {
-			errs = append(errs, srv.Close())
+	s.closeOnce.Do(func() {
+		for _, srv := range s.servers {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := srv.Shutdown(ctx); err != nil {
+				// Requests still held (timeout faults): cut them off.
+				errs = append(errs, err)
+				srv.Close()
+			}
+			cancel()
 		}
-		cancel()
-	}
+		close(s.closed)
+	})
 	return errors.Join(errs...)
 }
 

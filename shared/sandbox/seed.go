@@ -28,7 +28,7 @@ import (
 
 // SeededImage names one image the stand-ins hold at start (unless Config.NoSeed).
 type SeededImage struct {
-	Upstream   string // stand-in name: docker-hub, github, quay
+	Upstream   string // stand-in name: docker-hub, github, quay, ecr-public
 	Repository string // upstream repository path, e.g. library/alpine
 	Tag        string
 	// OCI is true for an OCI image index, false for a Docker manifest list.

@@ -7,6 +7,7 @@ package sandbox
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -73,15 +74,6 @@ func NewStore(accountID, region string, now func() time.Time) *Store {
 		blobs: map[string][]byte{}, tokens: map[string]time.Time{},
 	}
 }
-
-// AccountID is the registry's account.
-func (s *Store) AccountID() string { return s.accountID }
-
-// Region is the registry's region.
-func (s *Store) Region() string { return s.region }
-
-// Now is the store's clock.
-func (s *Store) Now() time.Time { return s.now() }
 
 func trimPrefix(p string) string { return strings.TrimSuffix(p, "/") }
 
@@ -185,12 +177,17 @@ func (s *Store) ExpireTokens() {
 	}
 }
 
-// Repository returns a copy-safe view of a repository: callers must not modify the maps.
+// Repository returns a copy of a repository, safe to read while pulls go on.
 func (s *Store) Repository(name string) (*Repository, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.repos[name]
-	return r, ok
+	if !ok {
+		return nil, false
+	}
+	c := *r
+	c.Images, c.Tags, c.TagChecked = maps.Clone(r.Images), maps.Clone(r.Tags), maps.Clone(r.TagChecked)
+	return &c, true
 }
 
 // Repositories lists repository names in order.
@@ -302,12 +299,13 @@ func (s *Store) Images(repo string) []Image {
 	return out
 }
 
-// MarkPulled records a pull of digest in repo.
+// MarkPulled records a pull of digest in repo, at most once a day.
 func (s *Store) MarkPulled(repo, digest string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.repos[repo]; r != nil {
-		if img := r.Images[digest]; img != nil {
+		// lastRecordedPullTime moves about once a day (reference), so it cannot show per-build hits.
+		if img := r.Images[digest]; img != nil && s.now().Sub(img.LastPulledAt) >= 24*time.Hour {
 			img.LastPulledAt = s.now()
 		}
 	}

@@ -1,6 +1,6 @@
 package sandbox
 
-// The upstream stand-ins: three real OCI registries (go-containerregistry's in-memory pkg/registry), one
+// The upstream stand-ins: four real OCI registries (go-containerregistry's in-memory pkg/registry), one
 // per upstream registry a pull-through cache rule can name, wrapped in middleware that adds what the real
 // upstream does on top of the distribution API: Docker Hub's pull rate limit and its "unauthorized" answer
 // for repositories that do not exist, injected faults, and internet-like latency and bandwidth.
@@ -14,7 +14,6 @@ package sandbox
 //     401 UNAUTHORIZED, which the cache reports as an authentication failure.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,7 +32,7 @@ import (
 
 // upstream is one stand-in registry, and the cache's client state for it.
 type upstream struct {
-	name string // docker-hub, github, quay
+	name string // docker-hub, github, quay, ecr-public
 	url  string // the upstreamRegistryUrl it stands in for: registry-1.docker.io, ghcr.io, quay.io
 	host string // 127.0.0.1:port, set by Start
 
@@ -54,7 +53,7 @@ type upstream struct {
 	children   childMemo
 }
 
-// newUpstreams builds the three stand-ins, seeded unless d.cfg.NoSeed.
+// newUpstreams builds the stand-ins (Docker Hub, GHCR, Quay, ECR Public), seeded unless d.cfg.NoSeed.
 func newUpstreams(d *deps) ([]*upstream, error) {
 	ups := []*upstream{
 		newUpstream(d, "docker-hub", "registry-1.docker.io"),
@@ -126,7 +125,7 @@ func (u *upstream) handler() http.Handler {
 				writeRegistryError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "service unavailable (injected fault)")
 				return
 			case FaultTimeout:
-				holdRequest(ctx)
+				hold(ctx)
 				writeRegistryError(w, http.StatusGatewayTimeout, "UNAVAILABLE", "upstream timed out (injected fault)")
 				return
 			}
@@ -275,9 +274,4 @@ func writeRegistryError(w http.ResponseWriter, status int, code, message string)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
-}
-
-// hold keeps a request open until its client gives up, at most 30 s (FaultTimeout).
-func holdRequest(ctx context.Context) {
-	_ = sleepCtx(ctx, 30*time.Second)
 }
