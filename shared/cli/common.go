@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 	"github.com/spf13/cobra"
@@ -117,9 +116,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
-}
-
-// writeFileAtomic replaces path with data so that a reader never sees a half-written file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	return atomicfile.Write(path, data, perm)
 }

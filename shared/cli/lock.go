@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
@@ -134,7 +135,7 @@ and exits 1 when anything changed. Images the cache does not serve are not locke
 				}
 				return nil
 			}
-			if err := writeFileAtomic(out, next.Marshal(), 0o644); err != nil {
+			if err := atomicfile.Write(out, next.Marshal(), 0o644); err != nil {
 				return fmt.Errorf("cannot write %v", err)
 			}
 			fmt.Fprintf(env.Stderr, "wrote %s: %d image(s), %d change(s)\n", out, len(next.Images), len(changes))

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/mirrorconfig"
 	"github.com/spf13/cobra"
 )
@@ -55,7 +56,7 @@ Rules with an upstreamRepositoryPrefix are skipped (a mirror cannot strip it), w
 					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 						return pathError(err)
 					}
-					if err := writeFileAtomic(p, []byte(f.Content), 0o644); err != nil {
+					if err := atomicfile.Write(p, []byte(f.Content), 0o644); err != nil {
 						return err
 					}
 					fmt.Fprintln(env.Stdout, p)

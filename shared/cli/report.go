@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"github.com/spf13/cobra"
 )
@@ -100,7 +101,7 @@ file. A metadata file from a build that did not use the frontend adds nothing.
 				if _, err := env.Stdout.Write(buf.Bytes()); err != nil {
 					return err
 				}
-			} else if err := writeFileAtomic(out, buf.Bytes(), 0o644); err != nil {
+			} else if err := atomicfile.Write(out, buf.Bytes(), 0o644); err != nil {
 				return fmt.Errorf("cannot write %v", err)
 			}
 			if d != nil {

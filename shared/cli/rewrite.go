@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
 	"github.com/spf13/cobra"
 )
@@ -92,7 +93,7 @@ ARG-driven images:
 			if fi, err := os.Stat(out); err == nil {
 				perm = fi.Mode().Perm()
 			}
-			if err := writeFileAtomic(out, rewritten, perm); err != nil {
+			if err := atomicfile.Write(out, rewritten, perm); err != nil {
 				return fmt.Errorf("cannot write %v", err)
 			}
 			return nil

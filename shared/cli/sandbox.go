@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 	"github.com/ecr-ptc/ecr-ptc/shared/sandbox"
 	"github.com/spf13/cobra"
@@ -68,7 +70,7 @@ its status. --with-rules creates the rules docker-hub, github, quay and ecr-publ
 				for _, kv := range vars {
 					b.WriteString(kv + "\n")
 				}
-				if err := writeFileAtomic(envFile, []byte(b.String()), 0o600); err != nil {
+				if err := atomicfile.Write(envFile, []byte(b.String()), 0o600); err != nil {
 					return fmt.Errorf("cannot write the env file: %v", err)
 				}
 			}
@@ -77,7 +79,7 @@ its status. --with-rules creates the rules docker-hub, github, quay and ecr-publ
 			}
 			for _, kv := range vars {
 				k, v, _ := strings.Cut(kv, "=")
-				fmt.Fprintf(env.Stdout, "export %s=%s\n", k, shellQuote(v))
+				fmt.Fprintf(env.Stdout, "export %s=%s\n", k, report.ShellQuote(v))
 			}
 			fmt.Fprintln(env.Stderr, "sandbox running; press Ctrl-C to stop")
 			<-ctx.Done()
@@ -115,14 +117,6 @@ func runWith(ctx context.Context, env Env, args, vars []string) error {
 		return fmt.Errorf("cannot run %s: %v", args[0], err)
 	}
 	return nil
-}
-
-// shellQuote quotes v for POSIX shells.
-func shellQuote(v string) string {
-	if v != "" && strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@,+") == "" {
-		return v
-	}
-	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }
 
 func newSandboxStatsCmd(env Env) *cobra.Command {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/lock"
@@ -169,7 +170,7 @@ func (f *setupFlags) writeOutputs(env Env, rep *report.Report, m *mapping.Mapper
 		if err := report.WriteJSON(&buf, rep); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(f.reportJSON, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.Write(f.reportJSON, buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("cannot write the report: %v", err)
 		}
 	}
@@ -178,7 +179,7 @@ func (f *setupFlags) writeOutputs(env Env, rep *report.Report, m *mapping.Mapper
 		if err := report.WriteDotenv(&buf, report.Exports(rep, m.Rules().Spec())); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(f.envFile, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.Write(f.envFile, buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("cannot write the env file: %v", err)
 		}
 	}

@@ -58,13 +58,9 @@ func Login(ctx context.Context, client AuthorizationTokenAPI, registryIDs ...str
 		if d.AuthorizationToken == nil || d.ProxyEndpoint == nil {
 			return nil, errors.New("ECR GetAuthorizationToken returned an entry without token or endpoint")
 		}
-		raw, err := base64.StdEncoding.DecodeString(*d.AuthorizationToken)
+		user, pass, err := decodeToken("ECR", *d.AuthorizationToken)
 		if err != nil {
-			return nil, errors.New("ECR returned an authorization token that is not base64")
-		}
-		user, pass, ok := strings.Cut(string(raw), ":")
-		if !ok || user == "" || pass == "" {
-			return nil, errors.New("ECR returned an authorization token that is not USER:PASSWORD")
+			return nil, err
 		}
 		host, err := hostOf(*d.ProxyEndpoint)
 		if err != nil {
@@ -107,17 +103,27 @@ func LoginPublic(ctx context.Context, client PublicAuthorizationTokenAPI) (Auth,
 	if d == nil || d.AuthorizationToken == nil {
 		return Auth{}, errors.New("ECR Public GetAuthorizationToken returned no token")
 	}
-	raw, err := base64.StdEncoding.DecodeString(*d.AuthorizationToken)
+	user, pass, err := decodeToken("ECR Public", *d.AuthorizationToken)
 	if err != nil {
-		return Auth{}, errors.New("ECR Public returned an authorization token that is not base64")
-	}
-	user, pass, ok := strings.Cut(string(raw), ":")
-	if !ok || user == "" || pass == "" {
-		return Auth{}, errors.New("ECR Public returned an authorization token that is not USER:PASSWORD")
+		return Auth{}, err
 	}
 	a := Auth{Host: PublicHost, ProxyEndpoint: "https://" + PublicHost, Username: user, Password: pass}
 	if d.ExpiresAt != nil {
 		a.ExpiresAt = *d.ExpiresAt
 	}
 	return a, nil
+}
+
+// decodeToken splits an authorization token, base64 of "USER:PASSWORD". The token never appears in
+// the error.
+func decodeToken(service, token string) (user, pass string, err error) {
+	raw, err := base64.StdEncoding.DecodeString(token)
+	if err != nil {
+		return "", "", errors.New(service + " returned an authorization token that is not base64")
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok || user == "" || pass == "" {
+		return "", "", errors.New(service + " returned an authorization token that is not USER:PASSWORD")
+	}
+	return user, pass, nil
 }
