@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -71,10 +70,10 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) error {
 	if err := report.WriteShellEnv(&env, kvs); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(junitPath, junit.Bytes()); err != nil {
+	if err := writeReport(junitPath, junit.Bytes()); err != nil {
 		return fmt.Errorf("cannot write the JUnit report: %v", err)
 	}
-	if err := writeFileAtomic(envPath, env.Bytes()); err != nil {
+	if err := writeReport(envPath, env.Bytes()); err != nil {
 		return fmt.Errorf("cannot write the env file: %v", err)
 	}
 	t := p.Report.Totals
@@ -116,10 +115,5 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-// writeFileAtomic replaces path, creating its directory, so that no step ever reads half a report.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return atomicfile.Write(path, data, 0o644)
-}
+// writeReport replaces a report file, creating its directory, so that no step ever reads half of one.
+func writeReport(path string, data []byte) error { return atomicfile.WriteAll(path, data, 0o644) }

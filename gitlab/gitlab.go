@@ -107,10 +107,10 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) error {
 	}
 	SectionStart(d.w, d.now(), "ecr_ptc_reports", "ecr-ptc: reports for GitLab", true)
 	defer SectionEnd(d.w, d.now(), "ecr_ptc_reports")
-	if err := writeFileAtomic(dotenvPath, env.Bytes()); err != nil {
+	if err := writeReport(dotenvPath, env.Bytes()); err != nil {
 		return fmt.Errorf("cannot write the dotenv report: %v", err)
 	}
-	if err := writeFileAtomic(junitPath, junit.Bytes()); err != nil {
+	if err := writeReport(junitPath, junit.Bytes()); err != nil {
 		return fmt.Errorf("cannot write the JUnit report: %v", err)
 	}
 	var keys []string
@@ -145,10 +145,5 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-// writeFileAtomic replaces path, creating its directory, so that no step ever reads half a report.
-func writeFileAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return atomicfile.Write(path, data, 0o644)
-}
+// writeReport replaces a report file, creating its directory, so that no step ever reads half of one.
+func writeReport(path string, data []byte) error { return atomicfile.WriteAll(path, data, 0o644) }

@@ -40,3 +40,11 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// WriteAll is Write after creating path's directory (mode 0755) when it is missing.
+func WriteAll(path string, data []byte, perm fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return Write(path, data, perm)
+}

@@ -5,9 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -185,13 +185,5 @@ func Push(ctx context.Context, idx v1.ImageIndex, ref string, auth func(host str
 
 func loopbackRef(ref string) bool {
 	host, _, _ := strings.Cut(ref, "/")
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(h, "[]"))
-	return ip != nil && ip.IsLoopback()
+	return imageref.IsLoopbackHost(host)
 }

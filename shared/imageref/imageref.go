@@ -5,6 +5,7 @@ package imageref
 import (
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"strings"
 
@@ -168,4 +169,18 @@ func ECRHost(accountID, region string) string {
 		suffix = "amazonaws.com.cn"
 	}
 	return fmt.Sprintf("%s.dkr.ecr.%s.%s", accountID, region, suffix)
+}
+
+// IsLoopbackHost reports whether a registry host[:port] is this machine (localhost or a loopback IP),
+// where registries speak plain HTTP.
+func IsLoopbackHost(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(h, "[]"))
+	return ip != nil && ip.IsLoopback()
 }

@@ -5,7 +5,6 @@ package mirrorconfig
 
 import (
 	"fmt"
-	"net"
 	"sort"
 	"strings"
 
@@ -75,7 +74,7 @@ func Buildkitd(registry string, set rules.Set) string {
 		}
 		fmt.Fprintf(&b, "\n[registry.%q]\n  mirrors = [%q]\n", m.Upstream, target)
 	}
-	if loopback(registry) {
+	if imageref.IsLoopbackHost(registry) {
 		// A local sandbox registry speaks plain http.
 		fmt.Fprintf(&b, "\n[registry.%q]\n  http = true\n", registry)
 	}
@@ -94,7 +93,7 @@ type File struct {
 func Containerd(registry string, set rules.Set) ([]File, []Skipped) {
 	registry = mapping.NormalizeRegistry(registry)
 	scheme := "https"
-	if loopback(registry) {
+	if imageref.IsLoopbackHost(registry) {
 		scheme = "http"
 	}
 	ms, skipped := Mirrors(set)
@@ -128,16 +127,4 @@ func writeSkipped(b *strings.Builder, skipped []Skipped) {
 	for _, s := range skipped {
 		fmt.Fprintf(b, "\n# skipped the rule %q for %s: %s\n", s.Prefix, s.Upstream, s.Reason)
 	}
-}
-
-func loopback(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(h, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
