@@ -221,7 +221,7 @@ func (f *setupFlags) add(cmd *cobra.Command, full bool) {
 		fl.BoolVar(&f.ensureRules, "ensure-rules", false, "create the rules the Dockerfiles need (see `ecr-ptc rules ensure`)")
 		fl.StringArrayVar(&f.upstreamCreds, "credential-arn", nil, "with --ensure-rules: Secrets Manager secret ARN, or UPSTREAM=ARN (repeatable)")
 		fl.BoolVar(&f.warm, "warm", true, "pull every miss through the cache")
-		fl.StringVar(&f.envFile, "env-file", "", "write ECR_PTC_REGISTRY, ECR_PTC_RULES and the totals as KEY=VALUE lines (dotenv) to this file")
+		fl.StringVar(&f.envFile, "env-file", "", "write ECR_PTC_REGISTRY, ECR_PTC_RULES, ECR_PTC_LOCK (with --lock) and the totals as KEY=VALUE lines (dotenv) to this file")
 	}
 }
 
