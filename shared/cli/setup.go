@@ -137,6 +137,10 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 			plats = append(plats, o.Platform)
 		}
 	}
+	if len(plats) == 0 {
+		// The cache fetches an index's platform manifests lazily: warm the one the build will use.
+		plats = []string{dockerfile.DefaultBuildPlatform}
+	}
 	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency})
 	if err := f.writeOutputs(env, rep, m); err != nil {
 		return rep, err
@@ -271,7 +275,8 @@ func newWarmCmd(env Env) *cobra.Command {
 		Long: `warm probes the cache for every image the Dockerfiles under PATH use and pulls each miss through the cache
 registry with containerd's registry client, several at once. A tag@digest reference is warmed by its tag
 and then checked against the digest; a digest-only reference that is not cached cannot be warmed (ECR
-does not fill a cold cache by digest). With --platform, each platform's manifest is pulled too.`,
+does not fill a cold cache by digest). Each --platform's manifest is pulled too (default linux/amd64):
+the cache fetches an index's platform manifests only when asked.`,
 		RunE: func(cmd *cobra.Command, paths []string) error { return f.runAndPrint(cmd, env, paths, false) },
 	}
 	f.add(cmd, false)

@@ -472,16 +472,11 @@ func importTag(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo,
 		return Image{}, uerr(err)
 	}
 	img := Image{Digest: desc.Digest.String(), MediaType: string(desc.MediaType), Manifest: desc.Manifest}
-	children := map[string]memoManifest{}
-	img.Size, err = manifestSize(ctx, u, path, img, children)
-	if err != nil {
-		return Image{}, uerr(err)
-	}
-	if d.store.EnsureRepository(repo, trimPrefix(rule.ECRRepositoryPrefix)) {
-		d.stats.Update(func(s *StatsSnapshot) { s.RepositoriesCreated++ })
-	}
+	// An index's children are not fetched now: they come when a client asks for them (reference: "Index
+	// children ... are fetched lazily"), and its size grows with them.
+	img.Size = manifestSize(img)
+	ensureRepository(d, repo, rule)
 	d.store.PutImage(repo, tag, img)
-	u.children.put(repo, children)
 	if stored, ok := d.store.LookupImage(repo, img.Digest); ok {
 		return stored, nil
 	}
@@ -524,46 +519,54 @@ func resolveDigest(ctx context.Context, d *deps, repo, dgst string) (Image, bool
 	return res.img, res.hit, nil
 }
 
-// importChild stores a child of a stored index: from the manifests the index import fetched for its
-// size when it has it (no upstream request: a hit), else fetched from the upstream now.
+// importChild fetches a child of a stored index from the upstream, the first time a client asks for it
+// (reference: "Index children ... are fetched lazily"), and grows the index's size to the largest child
+// fetched (reference: imageSizeInBytes of an index is its largest child manifest). Child fetches count
+// apart from image fetches: UpstreamFetches stays one per image.
 func importChild(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo, path, dgst, mediaType string) (pullResult, error) {
-	hit := true
-	m, ok := u.children.take(repo, dgst)
-	if !ok {
-		hit = false
-		p, err := u.client()
-		if err != nil {
-			return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
-		}
-		ref, err := name.NewDigest(u.host+"/"+path+"@"+dgst, name.Insecure)
-		if err != nil {
-			return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
-		}
-		d.stats.Update(func(s *StatsSnapshot) { s.UpstreamFetches++; s.UpstreamFetchesBy[u.name]++ })
-		desc, err := p.Get(ctx, ref)
-		if err != nil {
-			return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
-		}
-		m = memoManifest{mediaType: cmp.Or(string(desc.MediaType), mediaType), data: desc.Manifest}
+	p, err := u.client()
+	if err != nil {
+		return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
 	}
-	if sha256Digest(m.data) != dgst {
+	ref, err := name.NewDigest(u.host+"/"+path+"@"+dgst, name.Insecure)
+	if err != nil {
+		return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
+	}
+	d.stats.Update(func(s *StatsSnapshot) { s.UpstreamChildFetches++ })
+	desc, err := p.Get(ctx, ref)
+	if err != nil {
+		return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
+	}
+	if sha256Digest(desc.Manifest) != dgst {
 		return pullResult{}, upstreamError(u, rule, repo, path, dgst, fmt.Errorf("upstream manifest does not match digest %s", dgst))
 	}
-	img := Image{Digest: dgst, MediaType: m.mediaType, Manifest: m.data}
-	img.Size, _ = manifestSize(ctx, u, path, img, nil)
-	if d.store.EnsureRepository(repo, trimPrefix(rule.ECRRepositoryPrefix)) {
-		d.stats.Update(func(s *StatsSnapshot) { s.RepositoriesCreated++ })
-	}
+	img := Image{Digest: dgst, MediaType: cmp.Or(string(desc.MediaType), mediaType), Manifest: desc.Manifest}
+	img.Size = manifestSize(img)
+	ensureRepository(d, repo, rule)
 	d.store.PutImage(repo, "", img)
+	for _, parent := range parentsOf(d, repo, dgst) {
+		if img.Size > parent.Size {
+			parent.Size = img.Size
+			d.store.PutImage(repo, "", parent)
+		}
+	}
 	if stored, ok := d.store.LookupImage(repo, dgst); ok {
 		img = stored
 	}
-	return pullResult{img, hit}, nil
+	return pullResult{img, false}, nil
 }
 
-// childOfStoredIndex reports whether dgst is a manifest referenced by an index stored in repo, and
-// its media type.
-func childOfStoredIndex(d *deps, repo, dgst string) (string, bool) {
+// ensureRepository creates repo on its first pull through rule (reference: "First pull creates the
+// repository").
+func ensureRepository(d *deps, repo string, rule RuleRecord) {
+	if d.store.EnsureRepository(repo, trimPrefix(rule.ECRRepositoryPrefix)) {
+		d.stats.Update(func(s *StatsSnapshot) { s.RepositoriesCreated++ })
+	}
+}
+
+// parentsOf lists the stored indexes in repo that reference dgst.
+func parentsOf(d *deps, repo, dgst string) []Image {
+	var out []Image
 	for _, img := range d.store.Images(repo) {
 		if !isIndexType(img.MediaType) {
 			continue
@@ -572,6 +575,21 @@ func childOfStoredIndex(d *deps, repo, dgst string) (string, bool) {
 		if err != nil {
 			continue
 		}
+		for _, m := range idx.Manifests {
+			if m.Digest.String() == dgst {
+				out = append(out, img)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// childOfStoredIndex reports whether dgst is a manifest referenced by an index stored in repo, and
+// its media type.
+func childOfStoredIndex(d *deps, repo, dgst string) (string, bool) {
+	for _, parent := range parentsOf(d, repo, dgst) {
+		idx, _ := v1.ParseIndexManifest(bytes.NewReader(parent.Manifest))
 		for _, m := range idx.Manifests {
 			if m.Digest.String() == dgst {
 				return string(m.MediaType), true
@@ -585,54 +603,21 @@ func isIndexType(mt string) bool {
 	return types.MediaType(mt) == types.OCIImageIndex || types.MediaType(mt) == types.DockerManifestList
 }
 
-// manifestSize is what DescribeImages reports as imageSizeInBytes: the layers of an image manifest
-// (config excluded) or, for an index, the largest child's (reference). For an index it fetches each
-// child manifest from the upstream (best effort: a child it cannot fetch does not count) and, when
-// children is not nil, keeps them there for the lazy child pulls.
-func manifestSize(ctx context.Context, u *upstream, path string, img Image, children map[string]memoManifest) (int64, error) {
-	if !isIndexType(img.MediaType) {
-		m, err := v1.ParseManifest(bytes.NewReader(img.Manifest))
-		if err != nil {
-			return 0, nil // not an image manifest we understand (an artifact): no layers to count
-		}
-		var n int64
-		for _, l := range m.Layers {
-			n += l.Size
-		}
-		return n, nil
+// manifestSize is what DescribeImages reports as imageSizeInBytes for an image manifest: its layers,
+// config excluded. An index starts at 0 and grows as its children are fetched (importChild).
+func manifestSize(img Image) int64 {
+	if isIndexType(img.MediaType) {
+		return 0
 	}
-	if children == nil {
-		return 0, nil // a nested index: its size is not needed
-	}
-	idx, err := v1.ParseIndexManifest(bytes.NewReader(img.Manifest))
+	m, err := v1.ParseManifest(bytes.NewReader(img.Manifest))
 	if err != nil {
-		return 0, fmt.Errorf("upstream index is not valid: %w", err)
+		return 0 // not an image manifest we understand (an artifact): no layers to count
 	}
-	p, err := u.client()
-	if err != nil {
-		return 0, err
+	var n int64
+	for _, l := range m.Layers {
+		n += l.Size
 	}
-	var largest int64
-	for _, c := range idx.Manifests {
-		if isIndexType(string(c.MediaType)) {
-			continue
-		}
-		ref, err := name.NewDigest(u.host+"/"+path+"@"+c.Digest.String(), name.Insecure)
-		if err != nil {
-			continue
-		}
-		desc, err := p.Get(ctx, ref)
-		if err != nil {
-			if ctx.Err() != nil {
-				return 0, ctx.Err()
-			}
-			continue
-		}
-		children[c.Digest.String()] = memoManifest{mediaType: string(desc.MediaType), data: desc.Manifest}
-		n, _ := manifestSize(ctx, u, path, Image{MediaType: string(desc.MediaType), Manifest: desc.Manifest}, nil)
-		largest = max(largest, n)
-	}
-	return largest, nil
+	return n
 }
 
 // resolveBlob returns a blob from the registry-wide layer storage, pulling it through the repository's
@@ -752,37 +737,6 @@ func (u *upstream) client() (*remote.Puller, error) {
 		)
 	})
 	return u.puller, u.pullerErr
-}
-
-// memoManifest is a child manifest fetched at index import.
-type memoManifest struct {
-	mediaType string
-	data      []byte
-}
-
-// childMemo keeps the child manifests an index import fetched, until a client pulls them by digest.
-type childMemo struct {
-	mu sync.Mutex
-	m  map[string]memoManifest // repo + "\x00" + digest
-}
-
-func (c *childMemo) put(repo string, children map[string]memoManifest) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]memoManifest{}
-	}
-	for dg, m := range children {
-		c.m[repo+"\x00"+dg] = m
-	}
-}
-
-func (c *childMemo) take(repo, dgst string) (memoManifest, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m, ok := c.m[repo+"\x00"+dgst]
-	delete(c.m, repo+"\x00"+dgst)
-	return m, ok
 }
 
 // flightGroup runs one fetch per key at a time and hands its result to every request that asked for it

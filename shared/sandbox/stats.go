@@ -13,10 +13,11 @@ type Stats struct {
 type StatsSnapshot struct {
 	// UpstreamFetches counts manifest GETs the cache sent upstream (one per image pulled into the cache
 	// or tag re-checked), total and per upstream name.
-	UpstreamFetches     int            `json:"upstreamFetches"`
-	UpstreamFetchesBy   map[string]int `json:"upstreamFetchesByUpstream"`
-	UpstreamBlobFetches int            `json:"upstreamBlobFetches"`
-	UpstreamRateLimited int            `json:"upstreamRateLimited"` // 429s the upstream stand-ins answered
+	UpstreamFetches      int            `json:"upstreamFetches"`
+	UpstreamFetchesBy    map[string]int `json:"upstreamFetchesByUpstream"`
+	UpstreamChildFetches int            `json:"upstreamChildFetches"` // index children fetched lazily, by digest
+	UpstreamBlobFetches  int            `json:"upstreamBlobFetches"`
+	UpstreamRateLimited  int            `json:"upstreamRateLimited"` // 429s the upstream stand-ins answered
 	// UpstreamManifestGets counts the manifest GETs each stand-in served, from any client: what Docker
 	// Hub's rate limit counts as pulls.
 	UpstreamManifestGets map[string]int `json:"upstreamManifestGets"`

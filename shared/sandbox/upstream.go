@@ -50,7 +50,6 @@ type upstream struct {
 	puller     *remote.Puller
 	pullerErr  error
 	flights    flightGroup
-	children   childMemo
 }
 
 // newUpstreams builds the stand-ins (Docker Hub, GHCR, Quay, ECR Public), seeded unless d.cfg.NoSeed.
