@@ -6,6 +6,7 @@ package codebuild
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -54,9 +55,9 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) error {
 	if getenv == nil {
 		getenv = d.getenv
 	}
-	dir := firstNonEmpty(getenv("CODEBUILD_SRC_DIR"), ".")
-	junitPath := inDir(dir, firstNonEmpty(getenv("ECR_PTC_JUNIT"), DefaultJUnit))
-	envPath := inDir(dir, firstNonEmpty(getenv("ECR_PTC_ENV_FILE"), DefaultEnvFile))
+	dir := cmp.Or(getenv("CODEBUILD_SRC_DIR"), ".")
+	junitPath := inDir(dir, cmp.Or(getenv("ECR_PTC_JUNIT"), DefaultJUnit))
+	envPath := inDir(dir, cmp.Or(getenv("ECR_PTC_ENV_FILE"), DefaultEnvFile))
 	kvs := append([]string(nil), p.Exports...)
 	if p.ReportJSON != "" {
 		if abs, err := filepath.Abs(p.ReportJSON); err == nil {
@@ -99,20 +100,12 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) error {
 	return nil
 }
 
+// inDir resolves a report path against the source directory, unless it is absolute.
 func inDir(dir, p string) string {
 	if filepath.IsAbs(p) {
 		return p
 	}
 	return filepath.Join(dir, p)
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // writeReport replaces a report file, creating its directory, so that no step ever reads half of one.

@@ -6,6 +6,7 @@ package gitlab
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -78,9 +79,8 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) error {
 	}
 	// The working directory, not $CI_PROJECT_DIR: the two are the same on GitLab, and runners that
 	// emulate it locally (gitlab-ci-local's shell executor) only set the variable.
-	dir := "."
-	dotenvPath := inDir(dir, firstNonEmpty(getenv("ECR_PTC_DOTENV"), DefaultDotenv))
-	junitPath := inDir(dir, firstNonEmpty(getenv("ECR_PTC_JUNIT"), DefaultJUnit))
+	dotenvPath := filepath.Clean(cmp.Or(getenv("ECR_PTC_DOTENV"), DefaultDotenv))
+	junitPath := filepath.Clean(cmp.Or(getenv("ECR_PTC_JUNIT"), DefaultJUnit))
 
 	kvs := append([]string(nil), p.Exports...)
 	if p.ReportJSON != "" {
@@ -127,22 +127,6 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) error {
 		}
 	}
 	return nil
-}
-
-func inDir(dir, p string) string {
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(dir, p)
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // writeReport replaces a report file, creating its directory, so that no step ever reads half of one.

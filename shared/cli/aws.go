@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,7 +65,7 @@ func (c credSource) String() string {
 // (environment, profile, container credentials as on CodeBuild, instance role), whose providers refresh
 // themselves. A role with no web identity is assumed with the default chain's credentials.
 func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource, error) {
-	region := firstNonEmpty(f.region, env.getenv("AWS_REGION"), env.getenv("AWS_DEFAULT_REGION"))
+	region := cmp.Or(f.region, env.getenv("AWS_REGION"), env.getenv("AWS_DEFAULT_REGION"))
 	if region != "" && !regionPattern.MatchString(region) {
 		return aws.Config{}, credSource{}, usagef("%q is not an AWS region (e.g. us-east-1, eu-west-2)", region)
 	}
@@ -84,7 +85,7 @@ func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource
 	if cfg.Region == "" {
 		return aws.Config{}, credSource{}, usagef("no AWS region: pass --region or set AWS_REGION")
 	}
-	role := firstNonEmpty(f.roleARN, env.getenv("ECR_PTC_ROLE_ARN"))
+	role := cmp.Or(f.roleARN, env.getenv("ECR_PTC_ROLE_ARN"))
 	tokenFile := env.getenv("AWS_WEB_IDENTITY_TOKEN_FILE")
 	// The SDK's own pair (EKS IRSA, self-hosted runners): the token file goes with AWS_ROLE_ARN, whatever
 	// CI platform the runner is on.
@@ -132,7 +133,7 @@ func (f *awsFlags) session(env Env) string {
 	}
 	switch {
 	case env.getenv("GITHUB_RUN_ID") != "":
-		return awscreds.SessionName("ecr-ptc-gh-" + env.getenv("GITHUB_RUN_ID") + "-" + firstNonEmpty(env.getenv("GITHUB_RUN_ATTEMPT"), "1"))
+		return awscreds.SessionName("ecr-ptc-gh-" + env.getenv("GITHUB_RUN_ID") + "-" + cmp.Or(env.getenv("GITHUB_RUN_ATTEMPT"), "1"))
 	case env.getenv("CI_JOB_ID") != "":
 		return awscreds.SessionName("ecr-ptc-gl-" + env.getenv("CI_JOB_ID"))
 	case env.getenv("CODEBUILD_BUILD_NUMBER") != "":
@@ -163,13 +164,4 @@ func credentialsError(err error, src credSource) error {
 		return fmt.Errorf("no AWS credentials (%s): in GitHub Actions pass role-to-assume with `permissions: id-token: write`; in GitLab pass --role-arn with an id_tokens variable; on CodeBuild the service role is used; locally configure a profile or AWS_ACCESS_KEY_ID", src)
 	}
 	return err
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

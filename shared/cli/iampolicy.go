@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -55,7 +56,7 @@ Prefixes come from --prefix, else the rules file (--rules/--rule), else the defa
 					return usagef("--prefix: %v", err)
 				}
 			}
-			opts := iampolicy.Options{Account: account, Region: firstNonEmpty(region, env.getenv("AWS_REGION"), env.getenv("AWS_DEFAULT_REGION")), Prefixes: ps, EnsureRules: ensure}
+			opts := iampolicy.Options{Account: account, Region: cmp.Or(region, env.getenv("AWS_REGION"), env.getenv("AWS_DEFAULT_REGION")), Prefixes: ps, EnsureRules: ensure}
 			var doc iampolicy.Document
 			switch forWhom {
 			case "ci":

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -52,7 +53,7 @@ type loginResult struct {
 // that is a private ECR registry in region (the caller's own), else the first one that is not ECR Public —
 // ECR Public is a registry to log in to, never the cache.
 func cacheRegistry(explicit string, env Env, auths []ecrx.Auth, region string) string {
-	if r := firstNonEmpty(explicit, env.getenv("ECR_PTC_REGISTRY")); r != "" {
+	if r := cmp.Or(explicit, env.getenv("ECR_PTC_REGISTRY")); r != "" {
 		return r
 	}
 	for _, a := range auths {
@@ -116,7 +117,7 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 	if err != nil {
 		return res, err
 	}
-	cache := ecrx.TokenCache{Dir: firstNonEmpty(f.tokenCache, env.getenv("ECR_PTC_TOKEN_CACHE"))}
+	cache := ecrx.TokenCache{Dir: cmp.Or(f.tokenCache, env.getenv("ECR_PTC_TOKEN_CACHE"))}
 	if cache.Dir == "" && env.getenv("RUNNER_TEMP") != "" {
 		cache.Dir = filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc")
 	}
@@ -163,9 +164,9 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 	}
 	dockerPath := ""
 	if !f.noDocker {
-		dockerPath = authfile.DockerConfigPath(firstNonEmpty(f.dockerConfig, env.getenv("DOCKER_CONFIG")), env.getenv("HOME"))
+		dockerPath = authfile.DockerConfigPath(cmp.Or(f.dockerConfig, env.getenv("DOCKER_CONFIG")), env.getenv("HOME"))
 	}
-	authPath := firstNonEmpty(f.authFile, env.getenv("REGISTRY_AUTH_FILE"))
+	authPath := cmp.Or(f.authFile, env.getenv("REGISTRY_AUTH_FILE"))
 	// Both files are checked before either is written: a bad one must not leave the other half-done.
 	for _, p := range []string{dockerPath, authPath} {
 		if p != "" {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -65,9 +66,9 @@ func printRules(env Env, rs []rules.Rule) {
 	for _, r := range rs {
 		cred := r.CredentialArn
 		if cred == "" {
-			cred = firstNonEmpty(r.CustomRoleArn, "-")
+			cred = cmp.Or(r.CustomRoleArn, "-")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ECRRepositoryPrefix, firstNonEmpty(r.UpstreamRegistry, "-"), r.UpstreamRegistryURL, cred)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ECRRepositoryPrefix, cmp.Or(r.UpstreamRegistry, "-"), r.UpstreamRegistryURL, cred)
 	}
 	tw.Flush()
 }
@@ -176,7 +177,7 @@ func (c credentialArns) forUpstream(name string) string {
 	if !ok || !u.NeedsCredential {
 		return ""
 	}
-	return firstNonEmpty(c[u.Name], c[""])
+	return cmp.Or(c[u.Name], c[""])
 }
 
 // neededUpstreams scans the Dockerfiles and lists the upstreams that no existing rule serves.

@@ -144,15 +144,7 @@ func buildBinaries(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	// Two test processes (tests and benchmarks) may build at once.
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		tb.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer lockDir(tb, dir)()
 
 	// go test puts its own GOROOT/bin first on the PATH of the test process.
 	goBin, err := exec.LookPath("go")
@@ -176,6 +168,24 @@ func buildBinaries(tb testing.TB) string {
 	return dir
 }
 
+// lockDir takes the binaries' cache directory for this process (tests and benchmarks may build at
+// once) and returns the unlock.
+func lockDir(tb testing.TB, dir string) func() {
+	tb.Helper()
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		lock.Close()
+		tb.Fatal(err)
+	}
+	return func() {
+		syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+		lock.Close()
+	}
+}
+
 // buildxVersion is the docker buildx release that pairs with BuildKit v0.34.2 (its go.mod requires it).
 // It is built from its own module, not a go.mod tool line: its dependencies would move ours.
 const buildxVersion = "v0.38.2"
@@ -186,15 +196,7 @@ func buildBuildx(tb testing.TB, dir string) string {
 	tb.Helper()
 	buildLock.Lock()
 	defer buildLock.Unlock()
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		tb.Fatal(err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer lockDir(tb, dir)()
 	cmd := exec.Command("go", "install", "-ldflags", "-s -w", "github.com/docker/buildx/cmd/buildx@"+buildxVersion)
 	cmd.Env = append(os.Environ(), "GOBIN="+dir, "GOFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {

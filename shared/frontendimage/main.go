@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"io"
 	"os"
 	"sort"
@@ -91,12 +92,7 @@ func run(ctx context.Context, args []string, env Env) error {
 		if *layoutTar == "" || fs.NArg() != 1 {
 			return fmt.Errorf("expected --layout IMAGE.tar REF\n%s", usage)
 		}
-		f, err := os.Open(*layoutTar)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		idx, cleanup, err := ReadLayoutTar(f)
+		idx, cleanup, err := openLayoutTar(*layoutTar)
 		if err != nil {
 			return err
 		}
@@ -129,13 +125,18 @@ func run(ctx context.Context, args []string, env Env) error {
 	}
 }
 
-func printSizes(w io.Writer, layoutTar string) error {
-	f, err := os.Open(layoutTar)
+// openLayoutTar reads an OCI layout tarball from a file; cleanup removes what reading it unpacked.
+func openLayoutTar(path string) (v1.ImageIndex, func(), error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer f.Close()
-	idx, cleanup, err := ReadLayoutTar(f)
+	return ReadLayoutTar(f)
+}
+
+func printSizes(w io.Writer, layoutTar string) error {
+	idx, cleanup, err := openLayoutTar(layoutTar)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -211,7 +212,7 @@ func Merge(r *Report, builds ...BuildReport) {
 				im.Digest = b.Digest
 			}
 		case BuildFallback:
-			im.Outcome, im.Reason = Fallback, firstNonEmpty(b.Reason, "the build fell back to the original registry")
+			im.Outcome, im.Reason = Fallback, cmp.Or(b.Reason, "the build fell back to the original registry")
 			if b.Digest != "" {
 				im.Digest = b.Digest
 			}
@@ -226,13 +227,4 @@ func Merge(r *Report, builds ...BuildReport) {
 		}
 	}
 	r.Tally()
-}
-
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
