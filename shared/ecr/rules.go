@@ -179,7 +179,7 @@ func Ensure(ctx context.Context, client EnsureAPI, want rules.Rule) (EnsureResul
 // matching finds a rule that already serves want's upstream (same upstream repository prefix).
 func matching(set rules.Set, want rules.Rule) (rules.Rule, bool) {
 	for _, r := range set.ForHost(want.UpstreamHost()) {
-		if strings.TrimSuffix(r.UpstreamRepositoryPrefix, "/") == strings.TrimSuffix(want.UpstreamRepositoryPrefix, "/") {
+		if r.UpstreamPrefix() == want.UpstreamPrefix() {
 			return r, true
 		}
 	}

@@ -37,7 +37,7 @@ func Mirrors(set rules.Set) ([]Mirror, []Skipped) {
 	for _, r := range set.Rules {
 		host := r.UpstreamHost()
 		prefix := strings.TrimSuffix(r.ECRRepositoryPrefix, "/")
-		if up := strings.TrimSuffix(r.UpstreamRepositoryPrefix, "/"); up != "" && up != rules.Root {
+		if up := r.UpstreamPrefix(); up != "" {
 			skipped = append(skipped, Skipped{host, prefix, fmt.Sprintf("the rule serves only %s/%s/*, and a mirror cannot strip that prefix from the path", host, up)})
 			continue
 		}
