@@ -204,10 +204,10 @@ func TestMapECRToECR(t *testing.T) {
 	m := mapping.New(reg, mapping.WithRules(s))
 	for in, want := range map[string]string{
 		// The most specific rule (longest upstreamRepositoryPrefix) wins; the prefix is replaced.
-		up + "/team/app:1":      reg + "/team-cache/app:1",
-		up + "/team/sub/app:1":  reg + "/team-cache/sub/app:1",
-		up + "/teamx/app:1":     reg + "/prod-ecr/teamx/app:1", // "teamx" is not under "team/"
-		up + "/other/app:1":     reg + "/prod-ecr/other/app:1",
+		up + "/team/app:1":     reg + "/team-cache/app:1",
+		up + "/team/sub/app:1": reg + "/team-cache/sub/app:1",
+		up + "/teamx/app:1":    reg + "/prod-ecr/teamx/app:1", // "teamx" is not under "team/"
+		up + "/other/app:1":    reg + "/prod-ecr/other/app:1",
 		"444455556666.dkr-ecr.us-west-2.on.aws/team/app:1":          reg + "/team-cache/app:1",
 		"444455556666.dkr.ecr-fips.us-west-2.amazonaws.com/x/app:2": reg + "/prod-ecr/x/app:2",
 		// "ROOT" printed on a Docker Hub rule means no upstream prefix.
