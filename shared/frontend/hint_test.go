@@ -39,7 +39,7 @@ func TestFallbackHint(t *testing.T) {
 		dontWant   string
 	}{
 		{"403", "rpc error: code = Unknown desc = failed to resolve source metadata for " + cacheRef + ": unexpected status from HEAD request to https://" + reg + "/v2/docker-hub/library/node/manifests/20: 403 Forbidden\ndenied: The authentication to the upstream registry failed. Verify that the credentials in the secret are correct",
-			[]string{"will not help", "docker.io/library/node:20 exists upstream", `the rule "docker-hub" has no credential`}, "ecr-ptc login"},
+			[]string{"will not help", "docker.io/library/node:20 exists upstream", `the rule "docker-hub" has a credential`}, "ecr-ptc login"},
 		{"404", "rpc error: code = NotFound desc = " + cacheRef + ": not found", []string{"not found through the cache", "library/"}, "ecr-ptc login"},
 		{"401", "rpc error: code = Unknown desc = failed to resolve source metadata for " + cacheRef + ": unexpected status from HEAD request to https://" + reg + "/v2/docker-hub/library/node/manifests/20: 401 Unauthorized", []string{"ecr-ptc login"}, "will not help"},
 	} {

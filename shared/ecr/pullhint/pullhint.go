@@ -152,9 +152,9 @@ func Hint(f Failure, p Path) string {
 		}
 		return "the cache registry" + status + " (the upstream may be unavailable); retry later"
 	case f.Status == 403 || f.Code == "DENIED" || upstreamAuthText(f.Message):
-		return "ECR answers a wrong path or an image missing upstream with DENIED (\"authentication to the upstream registry failed\") as well as a bad upstream credential, so logging in again will not help: " + checks(p, false)
+		return "ECR answers a wrong path or an image missing upstream with DENIED (\"authentication to the upstream registry failed\"), as it does a bad upstream credential, so logging in again will not help; " + checks(p, false)
 	case f.Status == 404 || strings.HasSuffix(f.Code, "_UNKNOWN"):
-		return "not found through the cache: " + checks(p, true)
+		return "not found through the cache; " + checks(p, true)
 	}
 	return ""
 }
@@ -172,30 +172,33 @@ func checks(p Path, notFound bool) string {
 	} else if p.Rule != nil {
 		upstreamHost = p.Rule.UpstreamHost()
 	}
+	fix := ""
 	switch {
 	case p.Fix != "":
-		c = append(c, "use "+p.Fix+" (Docker Hub official images need library/ in the cache path; ECR does not add it)")
+		fix = "use " + p.Fix + " (Docker Hub official images need library/ in the cache path; ECR does not add it); "
 	case upstreamHost == imageref.DockerHub || upstreamHost == "":
-		c = append(c, "that the path has library/ for Docker Hub official images (<registry>/<prefix>/library/node:20, not <registry>/<prefix>/node:20)")
+		c = append(c, "the path has library/ for Docker Hub official images (<registry>/<prefix>/library/node:20, not <registry>/<prefix>/node:20)")
 	}
 	if p.UpstreamRef != "" {
-		c = append(c, "that "+p.UpstreamRef+" exists upstream (repository and tag)")
+		c = append(c, p.UpstreamRef+" exists upstream (repository and tag)")
 	} else {
-		c = append(c, "that the upstream path is right and the image exists upstream")
+		c = append(c, "the upstream path is right and the image exists upstream")
 	}
 	if notFound && p.CacheRef != "" {
 		if r, err := imageref.Parse(p.CacheRef); err == nil && r.Tag == "" && r.Digest != "" {
-			c = append(c, "that the cache already holds the digest: a pull by digest does not fill a cold cache (aws/containers-roadmap#2837)")
+			c = append(c, "the cache already holds the digest: a pull by digest does not fill a cold cache (aws/containers-roadmap#2837)")
 		}
 	}
 	c = append(c, credentialCheck(p.Rule))
-	return strings.Join(c, "; ")
+	last := len(c) - 1
+	c[last] = "and that " + c[last]
+	return fix + "check that " + strings.Join(c, "; that ")
 }
 
-// credentialCheck names the rule's credential to check.
+// credentialCheck names the rule's credential to check, as a clause that follows "that".
 func credentialCheck(r *rules.Rule) string {
 	if r == nil {
-		return "that the rule's credential (a Secrets Manager secret named ecr-pullthroughcache/..., or the customRoleArn of an ECR-to-ECR rule) is valid"
+		return "the rule's credential (a Secrets Manager secret named ecr-pullthroughcache/..., or an ECR-to-ECR rule's customRoleArn) is valid"
 	}
 	name := fmt.Sprintf("the rule %q", strings.TrimSuffix(r.ECRRepositoryPrefix, "/"))
 	up, _ := rules.ByEnum(r.UpstreamRegistry)
@@ -204,15 +207,15 @@ func credentialCheck(r *rules.Rule) string {
 	}
 	switch {
 	case r.CustomRoleArn != "":
-		return fmt.Sprintf("that %s's role %s may pull from %s", name, r.CustomRoleArn, r.UpstreamRegistryURL)
+		return fmt.Sprintf("%s's role %s may pull from %s", name, r.CustomRoleArn, r.UpstreamRegistryURL)
 	case r.CredentialArn != "":
-		return fmt.Sprintf("that %s's secret %s holds a valid username and accessToken for %s", name, r.CredentialArn, r.UpstreamRegistryURL)
+		return fmt.Sprintf("%s's secret %s holds a valid username and accessToken for %s", name, r.CredentialArn, r.UpstreamRegistryURL)
 	case up.NeedsCredential:
-		return fmt.Sprintf("%s has no credential, and %s needs one (a Secrets Manager secret named ecr-pullthroughcache/...)", name, r.UpstreamRegistryURL)
+		return fmt.Sprintf("%s has a credential: %s needs one (a Secrets Manager secret named ecr-pullthroughcache/...)", name, r.UpstreamRegistryURL)
 	case up.Enum == "ecr":
-		return fmt.Sprintf("that %s can reach %s (an ECR-to-ECR rule pulls with its customRoleArn)", name, r.UpstreamRegistryURL)
+		return fmt.Sprintf("%s can reach %s (an ECR-to-ECR rule pulls with its customRoleArn)", name, r.UpstreamRegistryURL)
 	}
-	return fmt.Sprintf("that %s points at %s", name, r.UpstreamRegistryURL)
+	return fmt.Sprintf("%s points at %s", name, r.UpstreamRegistryURL)
 }
 
 // oneLine keeps the first line of s, at most 300 bytes.

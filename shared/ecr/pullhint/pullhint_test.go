@@ -87,7 +87,7 @@ func TestHint(t *testing.T) {
 		{"403 wrong path", pullhint.Failure{Status: 403, Code: "DENIED", Message: upstreamAuth}, wrong,
 			[]string{"use " + reg + "/docker-hub/library/node:20", "docker.io/library/node:20 exists upstream", "will not help", "credential"}, []string{"ecr-ptc login"}},
 		{"403 right path", pullhint.Failure{Status: 403, Code: "DENIED", Message: upstreamAuth}, right,
-			[]string{"library/", "docker.io/library/node:20 exists upstream", `the rule "docker-hub" has no credential`}, []string{"ecr-ptc login"}},
+			[]string{"library/", "docker.io/library/node:20 exists upstream", `the rule "docker-hub" has a credential`}, []string{"ecr-ptc login"}},
 		{"DENIED without status", pullhint.Failure{Code: "DENIED"}, right, []string{"library/", "will not help"}, []string{"ecr-ptc login"}},
 		{"upstream text on a 404", pullhint.Failure{Status: 404, Code: "MANIFEST_UNKNOWN", Message: upstreamAuth}, right, []string{"will not help"}, []string{"ecr-ptc login"}},
 		{"404", pullhint.Failure{Status: 404}, right, []string{"not found through the cache", "library/", "exists upstream"}, []string{"ecr-ptc login"}},
