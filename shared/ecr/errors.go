@@ -113,7 +113,7 @@ func registryError(err error, p pullhint.Path) string {
 		what += fmt.Sprintf(" %d %s", f.Status, http.StatusText(f.Status))
 	}
 	switch {
-	case f.Code != "" && f.Message != "" && pullhint.MissingAction(f.Message) == "":
+	case f.Code != "" && f.Message != "":
 		what += fmt.Sprintf(" (%s: %s)", f.Code, strings.TrimSuffix(f.Message, "."))
 	case f.Code != "":
 		what += " (" + f.Code + ")"
