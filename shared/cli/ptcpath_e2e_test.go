@@ -1,11 +1,13 @@
 package cli_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
+	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 	"github.com/ecr-ptc/ecr-ptc/shared/sandbox"
 )
 
@@ -113,4 +115,58 @@ func TestHostForms(t *testing.T) {
 	if r := ecrptc(t, "", nil, "iam-policy", "--registry", "ghcr.io"); r.code != 2 {
 		t.Errorf("iam-policy --registry ghcr.io: %+v", r)
 	}
+}
+
+// Live rules with the 2025 fields (reference, "Rule fields added in 2025"): an upstreamRepositoryPrefix of
+// "ROOT" on a Docker Hub rule (whether ECR prints it is unverified) is "no prefix", and an ECR-to-ECR rule
+// with an upstreamRepositoryPrefix and customRoleArn maps <acct>.dkr.ecr.<region>.amazonaws.com/team/app:1
+// to <cache>/<ecrRepositoryPrefix>/app:1 in setup (live rules), map and scan (rules file) and the exported
+// ECR_PTC_RULES. Warming through the ECR upstream needs the sandbox's private-ECR stand-in (issue 10,
+// sandbox half), so this run probes only.
+func TestE2EECRToECRRules(t *testing.T) {
+	w := newWorld(t, sandbox.Config{})
+	const up = "444455556666.dkr.ecr.us-west-2.amazonaws.com"
+	const customRole = "arn:aws:iam::123456789012:role/ecr-to-ecr"
+	w.sb.Store.PutRule(rules.Rule{ECRRepositoryPrefix: "docker-hub", UpstreamRegistryURL: "registry-1.docker.io", UpstreamRegistry: "docker-hub",
+		CredentialArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub", UpstreamRepositoryPrefix: "ROOT"})
+	w.sb.Store.PutRule(rules.Rule{ECRRepositoryPrefix: "team-cache", UpstreamRegistryURL: up, UpstreamRegistry: "ecr", CustomRoleArn: customRole, UpstreamRepositoryPrefix: "team"})
+	src := w.dockerfile("FROM " + up + "/team/app:1 AS app\nFROM " + up + "/other/app:1 AS other\nFROM node:20\nCOPY --from=app / /\nCOPY --from=other / /\n")
+	out, envFile := filepath.Join(w.dir, "r.json"), filepath.Join(w.dir, "ecr-ptc.env")
+	w.files = append(w.files, out, envFile)
+	r := w.run("setup", src, "--report-json", out, "--env-file", envFile, "--warm=false")
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	got := map[string]report.Image{}
+	for _, im := range readReport(t, out).Images {
+		got[im.Ref] = im
+	}
+	reg := w.sb.RegistryHost
+	if im := got[up+"/team/app:1"]; im.CacheRef != reg+"/team-cache/app:1" || im.Outcome != report.Miss {
+		t.Errorf("ECR-to-ECR: %+v", im)
+	}
+	if im := got[up+"/other/app:1"]; im.Outcome != report.Unchanged || !strings.Contains(im.Reason, "upstreamRepositoryPrefix") {
+		t.Errorf("outside the upstream prefix: %+v", im)
+	}
+	if im := got["docker.io/library/node:20"]; im.CacheRef != reg+"/docker-hub/library/node:20" {
+		t.Errorf("ROOT upstream prefix on a Docker Hub rule: %+v", im)
+	}
+	env, _ := os.ReadFile(envFile)
+	if !strings.Contains(string(env), up+"/team=team-cache") {
+		t.Errorf("ECR_PTC_RULES must carry the upstream prefix: %s", env)
+	}
+
+	// The same rules as `aws ecr describe-pull-through-cache-rules` prints them, for map and scan.
+	rulesFile := filepath.Join(w.dir, "rules.json")
+	os.WriteFile(rulesFile, []byte(`{"pullThroughCacheRules":[{"ecrRepositoryPrefix":"team-cache","upstreamRegistryUrl":"`+up+`","upstreamRegistry":"ecr","customRoleArn":"`+customRole+`","upstreamRepositoryPrefix":"team"},
+		{"ecrRepositoryPrefix":"docker-hub","upstreamRegistryUrl":"registry-1.docker.io","upstreamRegistry":"docker-hub","upstreamRepositoryPrefix":"ROOT"}]}`), 0o644)
+	r = w.run("map", "--rules", rulesFile, up+"/team/app:1", "444455556666.dkr-ecr.us-west-2.on.aws/team/sub/app:2", "node:20")
+	if want := reg + "/team-cache/app:1\n" + reg + "/team-cache/sub/app:2\n" + reg + "/docker-hub/library/node:20\n"; r.code != 0 || r.stdout != want {
+		t.Errorf("map = %+v, want %q", r, want)
+	}
+	r = w.run("scan", src, "--rules", rulesFile, "--json")
+	if r.code != 0 || !strings.Contains(r.stdout, `"output": "`+reg+`/team-cache/app:1"`) {
+		t.Errorf("scan: %+v", r)
+	}
+	w.done()
 }

@@ -65,3 +65,22 @@ func TestFallbackHint(t *testing.T) {
 		})
 	}
 }
+
+// ECR-to-ECR rules reach the frontend through ECR_PTC_RULES, upstreamRepositoryPrefix included (reference,
+// "Rule fields added in 2025"): the upstream prefix is replaced by the rule's ecrRepositoryPrefix.
+func TestResolveECRToECR(t *testing.T) {
+	set, err := rules.ParseSpec("444455556666.dkr.ecr.us-west-2.amazonaws.com/team=team-cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := newTestResolver(t, map[string]digest.Digest{reg + "/team-cache/app:1": dgA}, func(c *Config) { c.Rules, c.RulesGiven = set, true })
+	for _, in := range []string{"444455556666.dkr.ecr.us-west-2.amazonaws.com/team/app:1", "444455556666.dkr-ecr.us-west-2.on.aws/team/app:1"} {
+		resp, err := r.ResolveImage(context.Background(), in, nil, imageOpt())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := usedRef(t, resp), reg+"/team-cache/app:1@"+dgA.String(); got != want {
+			t.Errorf("%s: used %s, want %s", in, got, want)
+		}
+	}
+}

@@ -185,3 +185,24 @@ func TestForHostECRAliases(t *testing.T) {
 		t.Errorf("another region is another registry: %+v", got)
 	}
 }
+
+// The compact form carries an ECR-to-ECR rule's upstreamRepositoryPrefix, so ECR_PTC_RULES and --rule
+// express every rule mapping needs (reference, "Rule fields added in 2025").
+func TestSpecUpstreamPrefix(t *testing.T) {
+	const spec = "docker.io=docker-hub,444455556666.dkr.ecr.us-west-2.amazonaws.com/team=team-cache,444455556666.dkr.ecr.us-west-2.amazonaws.com=ROOT"
+	s, err := rules.ParseSpec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.ForHost("444455556666.dkr-ecr.us-west-2.on.aws"); len(got) != 2 || got[0].UpstreamPrefix() != "team" || got[0].ECRRepositoryPrefix != "team-cache" || got[1].ECRRepositoryPrefix != "ROOT" {
+		t.Fatalf("ForHost = %+v", got)
+	}
+	if s.Spec() != spec {
+		t.Errorf("Spec() = %q, want %q", s.Spec(), spec)
+	}
+	for _, bad := range []string{"quay.io/prometheus=quay", "444455556666.dkr.ecr.us-west-2.amazonaws.com/T=x1", "444455556666.dkr.ecr.us-west-2.amazonaws.com/=x1", "444455556666.dkr.ecr.us-west-2.amazonaws.com/team=ROOT"} {
+		if _, err := rules.ParseSpec(bad); err == nil {
+			t.Errorf("ParseSpec(%q) accepted", bad)
+		}
+	}
+}
