@@ -120,3 +120,11 @@ func registryError(err error, p pullhint.Path) string {
 	}
 	return what + ": " + hint
 }
+
+// withPermissionFix adds the policy fix to an AccessDenied that names the IAM action the caller lacks.
+func withPermissionFix(err error) error {
+	if a := pullhint.MissingAction(err.Error()); a != "" {
+		return &wrapped{msg: err.Error() + "; " + pullhint.PermissionFix(a), err: err}
+	}
+	return err
+}
