@@ -170,3 +170,14 @@ func TestE2EECRToECRRules(t *testing.T) {
 	}
 	w.done()
 }
+
+// rewrite turns a wrong cache path into the one the cache can fill (reference: Docker Hub official images
+// need library/), and leaves a right one alone.
+func TestRewriteFixesWrongCachePath(t *testing.T) {
+	in := "FROM " + reg + "/docker-hub/node:20 AS a\nFROM " + reg + "/docker-hub/library/alpine:3.20\n"
+	r := ecrptc(t, in, nil, "rewrite", "-f", "-", "--registry", reg)
+	want := "FROM " + reg + "/docker-hub/library/node:20 AS a\nFROM " + reg + "/docker-hub/library/alpine:3.20\n"
+	if r.code != 0 || r.stdout != want || !strings.Contains(r.stderr, "-> "+reg+"/docker-hub/library/node:20") {
+		t.Fatalf("%+v", r)
+	}
+}
