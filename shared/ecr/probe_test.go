@@ -22,3 +22,14 @@ func TestProbeNamesTheMissingAction(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// An ECR upstream given by its dual-stack or FIPS host becomes the standard host CreatePullThroughCacheRule
+// takes (API model: upstreamRegistryUrl "<accountId>.dkr.ecr.<region>.amazonaws.com").
+func TestWantECRUpstreamHost(t *testing.T) {
+	for _, url := range []string{"444455556666.dkr-ecr.us-west-2.on.aws", "https://444455556666.dkr.ecr-fips.us-west-2.amazonaws.com", "444455556666.dkr.ecr.us-west-2.amazonaws.com"} {
+		r, err := Want{Upstream: "ecr", URL: url, Prefix: "team-cache", CustomRoleArn: "arn:aws:iam::123456789012:role/x"}.Rule()
+		if err != nil || r.UpstreamRegistryURL != "444455556666.dkr.ecr.us-west-2.amazonaws.com" {
+			t.Errorf("%s: %+v %v", url, r, err)
+		}
+	}
+}

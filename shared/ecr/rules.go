@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 )
 
@@ -81,6 +82,10 @@ func (w Want) Rule() (rules.Rule, error) {
 	}
 	if r.UpstreamRegistryURL == "" {
 		r.UpstreamRegistryURL = up.URL
+	}
+	if reg, ok := ecrhost.Parse(r.UpstreamRegistryURL); ok && up.Enum == "ecr" {
+		// ECR takes an ECR upstream by its standard host, whichever of its hosts was given.
+		r.UpstreamRegistryURL = reg.Host()
 	}
 	if r.UpstreamRegistryURL == "" {
 		return rules.Rule{}, fmt.Errorf("upstream %s needs its registry host (--upstream-url, e.g. myregistry.azurecr.io)", up.Name)

@@ -3,6 +3,7 @@
 package mapping
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -248,7 +249,7 @@ func cachePath(r rules.Rule, repo string) (string, bool) {
 func noRuleReason(host string, up rules.Upstream) string {
 	cmd := "ecr-ptc rules ensure --upstream " + up.Name
 	if up.URL == "" || up.Enum == "azure-container-registry" || up.Enum == "ecr" {
-		cmd += " --upstream-url " + host
+		cmd += " --upstream-url " + cmp.Or(up.URL, host)
 	}
 	if up.NeedsCredential {
 		cmd += " --credential-arn arn:aws:secretsmanager:REGION:ACCOUNT:secret:ecr-pullthroughcache/" + up.Name

@@ -303,3 +303,12 @@ func TestMapAlreadyOnCache(t *testing.T) {
 		t.Errorf("default rules: %+v", got)
 	}
 }
+
+// No rule for an ECR upstream named by its dual-stack host: the fix names the standard host, the
+// upstreamRegistryUrl syntax of CreatePullThroughCacheRule (API model).
+func TestNoRuleECRUpstreamHost(t *testing.T) {
+	got := mapping.New(reg).Map("444455556666.dkr-ecr.us-west-2.on.aws/team/app:1")
+	if got.Kind != mapping.NoRule || !strings.Contains(got.Reason, "--upstream ecr --upstream-url 444455556666.dkr.ecr.us-west-2.amazonaws.com`") {
+		t.Errorf("got %+v", got)
+	}
+}

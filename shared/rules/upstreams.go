@@ -96,9 +96,11 @@ func ForHost(host string) (Upstream, bool) {
 		u.URL, u.RefHost = h, h
 		return u, true
 	}
-	if _, ok := imageref.ParseECRHost(h); ok {
+	if reg, ok := imageref.ParseECRHost(h); ok {
+		// A rule names an ECR upstream by its standard host (the API model's upstreamRegistryUrl syntax),
+		// whichever host (FIPS, dual-stack) the reference used.
 		u, _ := ByEnum("ecr")
-		u.URL, u.RefHost = h, h
+		u.URL, u.RefHost = reg.Host(), h
 		return u, true
 	}
 	return Upstream{}, false
