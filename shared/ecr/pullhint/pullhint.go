@@ -176,7 +176,8 @@ func checks(p Path, notFound bool) string {
 	switch {
 	case p.Fix != "":
 		fix = "use " + p.Fix + " (Docker Hub official images need library/ in the cache path; ECR does not add it); "
-	case upstreamHost == imageref.DockerHub || upstreamHost == "":
+	case p.UpstreamRef == "" && (upstreamHost == imageref.DockerHub || upstreamHost == ""):
+		// With the upstream ref known, mapping built (or checked) the path: library/ is there.
 		c = append(c, "the path has library/ for Docker Hub official images (<registry>/<prefix>/library/node:20, not <registry>/<prefix>/node:20)")
 	}
 	if p.UpstreamRef != "" {
