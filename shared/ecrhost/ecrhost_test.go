@@ -127,3 +127,20 @@ func TestValidateRegistryHost(t *testing.T) {
 		}
 	}
 }
+
+// Hostile input never panics, and what passes is safe to put in a command line, TOML or a summary.
+func FuzzValidateRegistryHost(f *testing.F) {
+	for _, s := range []string{"123456789012.dkr.ecr.us-east-1.amazonaws.com", "[::1]:5000", "a\nb", "x:0", "[", "]:", "1.2.3.4:65535", "a..b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = ecrhost.Parse(s)
+		err := ecrhost.ValidateRegistryHost(s)
+		if err == nil && strings.ContainsAny(s, " \t\r\n\"'#?\\/@$`;|&<>(){}") {
+			t.Fatalf("ValidateRegistryHost accepted %q", s)
+		}
+		if err != nil && strings.ContainsAny(err.Error(), "\r\n") {
+			t.Fatalf("multi-line error for %q", s)
+		}
+	})
+}
