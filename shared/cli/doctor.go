@@ -134,13 +134,9 @@ func runDoctor(ctx context.Context, env Env, af awsFlags, sf scanFlags, paths []
 		return out
 	}
 	missing := map[string]string{}
-	var pullable []string
 	for _, r := range results {
-		switch {
-		case r.Kind == mapping.NoRule:
+		if r.Kind == mapping.NoRule {
 			missing[r.Ref] = r.Reason
-		case r.Rewritten && len(pullable) == 0:
-			pullable = append(pullable, r.Output)
 		}
 	}
 	if len(missing) == 0 {
@@ -149,13 +145,8 @@ func runDoctor(ctx context.Context, env Env, af awsFlags, sf scanFlags, paths []
 	for ref, reason := range missing {
 		add(check{Name: "rules for the Dockerfiles", Info: ref + " has no rule", Fix: strings.TrimPrefix(reason, "no pull-through cache rule for ")})
 	}
-	if len(pullable) > 0 {
-		res := (&ecrx.Warmer{Auths: auths}).Warm(ctx, []ecrx.WarmRequest{{Ref: pullable[0]}})[0]
-		if res.Outcome == ecrx.Warmed {
-			add(check{Name: "pull permissions", OK: true, Info: "pulled " + pullable[0] + " through the cache"})
-		} else {
-			add(check{Name: "pull permissions", Info: "pulling " + pullable[0] + " failed: " + res.Reason, Fix: "the role needs ecr:BatchGetImage, ecr:GetDownloadUrlForLayer, ecr:BatchImportUpstreamImage and ecr:CreateRepository on the cache repositories (`ecr-ptc iam-policy --for ci`)"})
-		}
+	if c, ok := pullCheck(ctx, client, &ecrx.Warmer{Auths: auths}, m, results); ok {
+		add(c)
 	}
 	return out
 }
@@ -197,7 +188,11 @@ func reachability(ctx context.Context, a ecrx.Auth) check {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return check{Name: "registry", Info: fmt.Sprintf("%s answered HTTP %d to the login", a.Host, resp.StatusCode), Fix: "log in again; the token may have expired"}
+		fix := "check the network path (proxy, VPC endpoint policy) to the registry"
+		if resp.StatusCode == http.StatusUnauthorized {
+			fix = "log in again; the token may have expired"
+		}
+		return check{Name: "registry", Info: fmt.Sprintf("%s answered HTTP %d to the login", a.Host, resp.StatusCode), Fix: fix}
 	}
 	return check{Name: "registry", OK: true, Info: a.Host + " accepts the login"}
 }

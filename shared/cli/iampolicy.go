@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
 	"github.com/ecr-ptc/ecr-ptc/shared/iampolicy"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 	"github.com/spf13/cobra"
@@ -20,6 +21,7 @@ func newIAMPolicyCmd(env Env) *cobra.Command {
 		ensure   bool
 		mf       mapFlags
 	)
+	var registryHost string
 	cmd := &cobra.Command{
 		Use:   "iam-policy [--for ci|admin] [--account ID] [--region R] [--prefix P]... [--rules FILE]",
 		Short: "Print a least-privilege IAM policy for the CI role or for the role that creates rules",
@@ -57,6 +59,15 @@ Prefixes come from --prefix, else the rules file (--rules/--rule), else the defa
 				}
 			}
 			opts := iampolicy.Options{Account: account, Region: cmp.Or(region, env.getenv("AWS_REGION"), env.getenv("AWS_DEFAULT_REGION")), Prefixes: ps, EnsureRules: ensure}
+			if registryHost != "" {
+				// Any host of the registry (FIPS, dual-stack, any partition) names account, region and partition.
+				r, ok := ecrhost.Parse(registryHost)
+				if !ok {
+					return usagef("--registry %q is not an ECR registry host (ACCOUNT.dkr.ecr.REGION.amazonaws.com or another of its hosts)", registryHost)
+				}
+				opts.Account, opts.Region, opts.Partition = cmp.Or(account, r.AccountID), cmp.Or(region, r.Region), r.Partition
+				account = opts.Account
+			}
 			var doc iampolicy.Document
 			switch forWhom {
 			case "ci":
@@ -78,6 +89,7 @@ Prefixes come from --prefix, else the rules file (--rules/--rule), else the defa
 	cmd.Flags().StringVar(&forWhom, "for", "ci", "whose policy: ci (builds) or admin (rule management)")
 	cmd.Flags().StringVar(&account, "account", "", "the registry's account ID (default: any, as *)")
 	cmd.Flags().StringVar(&region, "region", "", "the registry's region (default $AWS_REGION, else any)")
+	cmd.Flags().StringVar(&registryHost, "registry", "", "the cache registry host: sets the account, region and ARN partition")
 	cmd.Flags().StringArrayVar(&prefixes, "prefix", nil, "a rule prefix to allow (repeatable)")
 	cmd.Flags().BoolVar(&ensure, "ensure-rules", false, "with --for ci: also allow `setup --ensure-rules` to create rules")
 	cmd.Flags().StringVar(&mf.rulesFile, "rules", "", "rules file whose prefixes to allow")

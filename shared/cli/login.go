@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -28,6 +29,9 @@ type loginFlags struct {
 	ci           string
 	door         Door // set from ci before login; masks the passwords
 	fresh        bool // skip the token cache: the registry refused the cached token
+	// aliases are more registry hosts to log in to under the host given (the cache registry's FIPS or
+	// dual-stack host, from setup's --registry).
+	aliases []string
 }
 
 func (f *loginFlags) add(cmd *cobra.Command) {
@@ -153,6 +157,7 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 		}
 		res.Registries = append(res.Registries, auths...)
 	}
+	res.Registries = withHostAliases(res.Registries, append(slices.Clone(f.registries), f.aliases...))
 	if f.door != nil {
 		for _, a := range res.Registries {
 			f.door.Mask(a.Password)

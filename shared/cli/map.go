@@ -45,7 +45,7 @@ error for each input, in order. Exit status 1 when any input is invalid, 2 for u
 					fmt.Fprintln(env.Stdout, r.Output)
 					if r.Kind == mapping.Invalid {
 						fmt.Fprintf(env.Stderr, "ecr-ptc: %s\n", r.Error)
-					} else if explain {
+					} else if explain || r.Kind == mapping.WrongPath {
 						fmt.Fprintf(env.Stderr, "%s: %s\n", r.Input, r.Reason)
 					}
 				}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/spf13/cobra"
 )
 
@@ -66,6 +67,9 @@ ARG-driven images:
 			}
 			mapper := func(ref string) (string, bool) {
 				r := m.Map(ref)
+				if r.Kind == mapping.WrongPath {
+					return r.Fix, true // a cache path the cache can never fill: write the one it can
+				}
 				return r.Output, r.Rewritten
 			}
 			rewritten, changes, err := dockerfile.Rewrite(name, data, opts[0], mapper)

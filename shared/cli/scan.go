@@ -60,6 +60,7 @@ type scanResult struct {
 	Rewritten bool         `json:"rewritten"`
 	Reason    string       `json:"reason,omitempty"`
 	Kind      mapping.Kind `json:"kind,omitempty"`
+	Fix       string       `json:"fix,omitempty"` // the cache ref to use instead of a wrong cache path
 }
 
 // findDockerfiles is files followed by the Dockerfiles under each of dirs (default ".").
@@ -118,6 +119,7 @@ func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapp
 				} else if m != nil && u.Instruction != "ONBUILD" {
 					mr := m.Map(u.Ref)
 					r.Output, r.Rewritten, r.Reason, r.Kind = mr.Output, mr.Rewritten, mr.Reason, mr.Kind
+					r.Fix = mr.Fix
 				} else if u.Instruction == "ONBUILD" {
 					r.Reason = "ONBUILD triggers run in the builds that use this image; not resolved here"
 				}
@@ -217,6 +219,8 @@ func printScanTable(env Env, results []scanResult, mapped bool) {
 		switch {
 		case r.Error != "":
 			out = "-"
+		case r.Kind == mapping.WrongPath:
+			out = "WRONG PATH: " + r.Reason
 		case !r.Rewritten:
 			out = "unchanged: " + r.Reason
 		}

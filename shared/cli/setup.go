@@ -64,6 +64,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 	var auths []ecrx.Auth
 	if login {
 		f.lf.door = d
+		f.lf.aliases = []string{f.mf.registry, env.getenv("ECR_PTC_REGISTRY")}
 		res, err := f.lf.login(ctx, env, cfg, src)
 		if err != nil {
 			return nil, err

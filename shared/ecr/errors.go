@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -12,6 +13,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
 	"github.com/ecr-ptc/ecr-ptc/shared/awscreds"
+	"github.com/ecr-ptc/ecr-ptc/shared/ecr/pullhint"
 )
 
 // apiError says what an AWS call answered in one short sentence: the error code and message, the HTTP
@@ -94,15 +96,35 @@ func transientRegistryError(err error) bool {
 	return s == 429 || s >= 500
 }
 
-// registryError says why a pull through the cache failed, in one sentence.
-func registryError(err error) string {
-	switch s := registryStatus(err); {
-	case s == 429:
-		return "the cache answered 429 Too Many Requests: the upstream registry rate-limited the cache's first pull (Docker Hub's anonymous limit?); give the rule a credential or retry later"
-	case s == 401 || s == 403:
-		return fmt.Sprintf("the cache refused the login (HTTP %d): run `ecr-ptc login` again, and check the role may pull (`ecr-ptc iam-policy --for ci`)", s)
-	case s >= 500:
-		return fmt.Sprintf("the cache registry answered HTTP %d (the upstream may be unavailable); retry later", s)
+// registryError says why a pull through the cache failed, in one sentence, with the fix for what the
+// registry answered (pullhint: a 403/DENIED on a cache path is a path, upstream or credential problem;
+// only a 401 asks for a new login).
+func registryError(err error, p pullhint.Path) string {
+	f := pullhint.FromError(err)
+	hint := pullhint.Hint(f, p)
+	if hint == "" {
+		return warmError(err)
 	}
-	return warmError(err)
+	if f.Status == http.StatusNotFound && f.Code == "" {
+		return hint // "not found through the cache: ..."
+	}
+	what := "the cache answered"
+	if f.Status != 0 {
+		what += fmt.Sprintf(" %d %s", f.Status, http.StatusText(f.Status))
+	}
+	switch {
+	case f.Code != "" && f.Message != "":
+		what += fmt.Sprintf(" (%s: %s)", f.Code, strings.TrimSuffix(f.Message, "."))
+	case f.Code != "":
+		what += " (" + f.Code + ")"
+	}
+	return what + ": " + hint
+}
+
+// withPermissionFix adds the policy fix to an AccessDenied that names the IAM action the caller lacks.
+func withPermissionFix(err error) error {
+	if a := pullhint.MissingAction(err.Error()); a != "" {
+		return &wrapped{msg: err.Error() + "; " + pullhint.PermissionFix(a), err: err}
+	}
+	return err
 }

@@ -58,7 +58,7 @@ func Probe(ctx context.Context, client DescribeImagesAPI, repository, tag, diges
 	case errors.As(err, &noImage):
 		return ProbeResult{Outcome: Miss, Reason: "not in the cache yet"}, nil
 	case err != nil:
-		return ProbeResult{}, apiError("ECR DescribeImages for "+repository, err)
+		return ProbeResult{}, withPermissionFix(apiError("ECR DescribeImages for "+repository, err))
 	}
 	if len(out.ImageDetails) == 0 {
 		return ProbeResult{Outcome: Miss, Reason: "not in the cache yet"}, nil

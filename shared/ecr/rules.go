@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 )
 
@@ -81,6 +82,10 @@ func (w Want) Rule() (rules.Rule, error) {
 	}
 	if r.UpstreamRegistryURL == "" {
 		r.UpstreamRegistryURL = up.URL
+	}
+	if reg, ok := ecrhost.Parse(r.UpstreamRegistryURL); ok && up.Enum == "ecr" {
+		// ECR takes an ECR upstream by its standard host, whichever of its hosts was given.
+		r.UpstreamRegistryURL = reg.Host()
 	}
 	if r.UpstreamRegistryURL == "" {
 		return rules.Rule{}, fmt.Errorf("upstream %s needs its registry host (--upstream-url, e.g. myregistry.azurecr.io)", up.Name)
@@ -179,7 +184,7 @@ func Ensure(ctx context.Context, client EnsureAPI, want rules.Rule) (EnsureResul
 // matching finds a rule that already serves want's upstream (same upstream repository prefix).
 func matching(set rules.Set, want rules.Rule) (rules.Rule, bool) {
 	for _, r := range set.ForHost(want.UpstreamHost()) {
-		if strings.TrimSuffix(r.UpstreamRepositoryPrefix, "/") == strings.TrimSuffix(want.UpstreamRepositoryPrefix, "/") {
+		if r.UpstreamPrefix() == want.UpstreamPrefix() {
 			return r, true
 		}
 	}

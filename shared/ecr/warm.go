@@ -15,6 +15,8 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
+	"github.com/ecr-ptc/ecr-ptc/shared/ecr/pullhint"
+	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -34,6 +36,8 @@ const (
 type WarmRequest struct {
 	Ref       string   // the cache ref: host/prefix/path[:tag][@digest]
 	Platforms []string // platform manifests to make sure of ("linux/arm64"); none: the index only
+	// Path says what Ref stands for (upstream image, rule), so a failure gets the right hint.
+	Path pullhint.Path
 }
 
 // WarmResult reports one request.
@@ -44,6 +48,8 @@ type WarmResult struct {
 	Platforms []string      `json:"platforms,omitempty"` // platform manifests now cached
 	Reason    string        `json:"reason,omitempty"`
 	Duration  time.Duration `json:"duration"`
+
+	path pullhint.Path
 }
 
 // WarmEvent reports progress for a display.
@@ -180,6 +186,21 @@ func (w *Warmer) resolver() remotes.Resolver {
 	for _, a := range w.Auths {
 		creds[a.Host] = a
 	}
+	// A registry's other hosts (FIPS, dual-stack) use its login.
+	for _, a := range w.Auths {
+		if k := ecrhost.Key(a.Host); k != a.Host {
+			if _, ok := creds[k]; !ok {
+				creds[k] = a
+			}
+		}
+	}
+	lookup := func(host string) (Auth, bool) {
+		if a, ok := creds[host]; ok {
+			return a, true
+		}
+		a, ok := creds[ecrhost.Key(host)]
+		return a, ok
+	}
 	client := w.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Minute}
@@ -187,7 +208,7 @@ func (w *Warmer) resolver() remotes.Resolver {
 	authorizer := docker.NewDockerAuthorizer(
 		docker.WithAuthClient(client),
 		docker.WithAuthCreds(func(host string) (string, string, error) {
-			if a, ok := creds[host]; ok {
+			if a, ok := lookup(host); ok {
 				return a.Username, a.Password, nil
 			}
 			return "", "", nil
@@ -196,7 +217,7 @@ func (w *Warmer) resolver() remotes.Resolver {
 		docker.WithAuthorizer(authorizer),
 		docker.WithClient(client),
 		docker.WithPlainHTTP(func(host string) (bool, error) {
-			if a, ok := creds[host]; ok {
+			if a, ok := lookup(host); ok {
 				return a.Insecure(), nil
 			}
 			return docker.MatchLocalhost(host)
@@ -205,7 +226,7 @@ func (w *Warmer) resolver() remotes.Resolver {
 }
 
 func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (WarmResult, error) {
-	res := WarmResult{Ref: r.Ref}
+	res := WarmResult{Ref: r.Ref, path: r.Path}
 	ref, err := imageref.Parse(r.Ref)
 	if err != nil {
 		res.Outcome, res.Reason = WarmFailed, err.Error()
@@ -219,7 +240,7 @@ func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (War
 			return res, nil
 		}
 		if err != nil {
-			res.Outcome, res.Reason = WarmFailed, registryError(err)
+			res.Outcome, res.Reason = WarmFailed, registryError(err, res.path)
 			return res, err
 		}
 		res.Digest = desc.Digest.String()
@@ -228,7 +249,7 @@ func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (War
 	byTag := imageref.Ref{Host: ref.Host, Repository: ref.Repository, Tag: ref.Tag}.String()
 	name, desc, err := resolver.Resolve(ctx, byTag)
 	if err != nil {
-		res.Outcome, res.Reason = WarmFailed, registryError(err)
+		res.Outcome, res.Reason = WarmFailed, registryError(err, res.path)
 		return res, err
 	}
 	res.Digest = desc.Digest.String()
@@ -246,12 +267,12 @@ func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (War
 func fetchPlatforms(ctx context.Context, resolver remotes.Resolver, name string, desc ocispec.Descriptor, plats []string, res WarmResult) (WarmResult, error) {
 	fetcher, err := resolver.Fetcher(ctx, name)
 	if err != nil {
-		res.Outcome, res.Reason = WarmFailed, registryError(err)
+		res.Outcome, res.Reason = WarmFailed, registryError(err, res.path)
 		return res, err
 	}
 	body, err := fetchAll(ctx, fetcher, desc)
 	if err != nil {
-		res.Outcome, res.Reason = WarmFailed, registryError(err)
+		res.Outcome, res.Reason = WarmFailed, registryError(err, res.path)
 		return res, err
 	}
 	res.Outcome = Warmed
@@ -276,7 +297,7 @@ func fetchPlatforms(ctx context.Context, resolver remotes.Resolver, name string,
 				continue
 			}
 			if _, err := fetchAll(ctx, fetcher, child); err != nil {
-				res.Outcome, res.Reason = WarmFailed, fmt.Sprintf("platform %s: %s", p, registryError(err))
+				res.Outcome, res.Reason = WarmFailed, fmt.Sprintf("platform %s: %s", p, registryError(err, res.path))
 				return res, err
 			}
 			res.Platforms = append(res.Platforms, platforms.Format(spec))
@@ -308,7 +329,7 @@ func isIndex(mt string) bool {
 func warmError(err error) string {
 	switch {
 	case errdefs.IsNotFound(err):
-		return "not found through the cache (the image or tag does not exist upstream, or the path is wrong — Docker Hub official images need library/)"
+		return pullhint.Hint(pullhint.Failure{Status: http.StatusNotFound}, pullhint.Path{})
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed out"
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/containerd/platforms"
+	"github.com/ecr-ptc/ecr-ptc/shared/ecr/pullhint"
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
@@ -109,7 +110,7 @@ func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]st
 		resp, err := r.attempt(ctx, ref, tagRef, attrs, opt)
 		if err != nil {
 			gist := errorGist(err, tagRef)
-			return r.fallback(ctx, ref, tagRef, attrs, opt, rec, fmt.Sprintf("the cache could not serve %s: %s", tagRef, gist), gist)
+			return r.fallback(ctx, ref, tagRef, attrs, opt, rec, fmt.Sprintf("the cache could not serve %s: %s", tagRef, gist)+pullhint.Explain(err, m), gist)
 		}
 		if resp.Image == nil || resp.Image.Digest.String() != m.Digest {
 			got := "no image"
@@ -139,7 +140,7 @@ func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]st
 		resp, err := r.attempt(ctx, ref, m.Output, attrs, opt)
 		if err != nil {
 			gist := errorGist(err, m.Output)
-			reason := fmt.Sprintf("the cache could not serve %s: %s", m.Output, gist)
+			reason := fmt.Sprintf("the cache could not serve %s: %s", m.Output, gist) + pullhint.Explain(err, m)
 			if !r.cfg.RulesGiven {
 				// The prefix was assumed: a registry whose rule uses another one answers "not found" too.
 				reason += fmt.Sprintf(" (ecr-ptc assumed the prefix %q for %s: if the registry's rule uses another, set %s; if it has none, create it with `ecr-ptc rules ensure`)", m.Prefix, m.Upstream, ArgRules)

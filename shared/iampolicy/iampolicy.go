@@ -2,7 +2,11 @@
 // and for managing its rules.
 package iampolicy
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
+)
 
 // Document is an IAM policy document.
 type Document struct {
@@ -20,9 +24,11 @@ type Statement struct {
 
 // Options scope the policy.
 type Options struct {
-	Account  string // "" → *
-	Region   string // "" → *
-	Prefixes []string
+	Account string // "" → *
+	Region  string // "" → *
+	// Partition of the ARNs ("aws", "aws-cn", "aws-us-gov", ...); "" → the region's (ecrhost.PartitionOf).
+	Partition string
+	Prefixes  []string
 	// EnsureRules lets the CI role create the rules its Dockerfiles need.
 	EnsureRules bool
 }
@@ -35,20 +41,11 @@ func (o Options) arn(resource string) string {
 	if region == "" {
 		region = "*"
 	}
-	return "arn:" + partition(o.Region) + ":ecr:" + region + ":" + acct + ":" + resource
-}
-
-// partition is the ARN partition of a region: China and GovCloud have their own.
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "eusc-"):
-		return "aws-eusc"
+	partition := o.Partition
+	if partition == "" {
+		partition = ecrhost.PartitionOf(o.Region)
 	}
-	return "aws"
+	return "arn:" + partition + ":ecr:" + region + ":" + acct + ":" + resource
 }
 
 func (o Options) repositories() []string {

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
 )
 
 // DockerHub is the canonical host of Docker Hub in normalised references.
@@ -140,36 +140,15 @@ func Normalize(s string) (string, error) {
 	return r.WithDefaultTag().String(), nil
 }
 
-// ecrHost matches private ECR registry hosts in every partition and endpoint flavour; it follows
-// amazon-ecr-credential-helper's ExtractRegistry pattern (FIPS, dual-stack "dkr-ecr", China, EU sovereign).
-var ecrHost = regexp.MustCompile(`^(\d{12})\.dkr[\.\-]ecr(\-fips)?\.([a-zA-Z0-9][a-zA-Z0-9-_]*)\.(amazonaws\.com(\.cn)?|sc2s\.sgov\.gov|c2s\.ic\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov|amazonaws\.eu|on\.aws)$`)
+// ECRRegistry describes a private ECR registry host (see shared/ecrhost, the one host parser).
+type ECRRegistry = ecrhost.Registry
 
-// ECRRegistry describes a private ECR registry host.
-type ECRRegistry struct {
-	AccountID string
-	Region    string
-	FIPS      bool
-}
+// ParseECRHost reports whether host (without port) is a private ECR registry and, if so, its account,
+// region and partition: standard, FIPS and dual-stack hosts in every partition (ecrhost.Parse).
+func ParseECRHost(host string) (ECRRegistry, bool) { return ecrhost.Parse(host) }
 
-// ParseECRHost reports whether host (without port) is a private ECR registry and, if so, its account
-// and region.
-func ParseECRHost(host string) (ECRRegistry, bool) {
-	m := ecrHost.FindStringSubmatch(strings.ToLower(host))
-	if m == nil {
-		return ECRRegistry{}, false
-	}
-	return ECRRegistry{AccountID: m[1], Region: m[3], FIPS: m[2] != ""}, true
-}
-
-// ECRHost is the registry host of a private ECR registry in the standard AWS partition (or China's, by
-// region).
-func ECRHost(accountID, region string) string {
-	suffix := "amazonaws.com"
-	if strings.HasPrefix(region, "cn-") {
-		suffix = "amazonaws.com.cn"
-	}
-	return fmt.Sprintf("%s.dkr.ecr.%s.%s", accountID, region, suffix)
-}
+// ECRHost is the standard registry host of a private ECR registry in the region's partition.
+func ECRHost(accountID, region string) string { return ecrhost.HostFor(accountID, region) }
 
 // IsLoopbackHost reports whether a registry host[:port] is this machine (localhost or a loopback IP),
 // where registries speak plain HTTP.

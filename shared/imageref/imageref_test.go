@@ -39,11 +39,11 @@ const sixtyFour = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abc
 
 func TestECRHost(t *testing.T) {
 	for host, want := range map[string]imageref.ECRRegistry{
-		"123456789012.dkr.ecr.us-east-1.amazonaws.com":          {AccountID: "123456789012", Region: "us-east-1"},
-		"123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com": {AccountID: "123456789012", Region: "us-gov-west-1", FIPS: true},
-		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn":      {AccountID: "123456789012", Region: "cn-north-1"},
-		"123456789012.dkr-ecr.eu-west-1.on.aws":                 {AccountID: "123456789012", Region: "eu-west-1"},
-		"123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu":      {AccountID: "123456789012", Region: "eusc-de-east-1"},
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com":          {AccountID: "123456789012", Region: "us-east-1", Partition: "aws"},
+		"123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com": {AccountID: "123456789012", Region: "us-gov-west-1", Partition: "aws-us-gov", FIPS: true},
+		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn":      {AccountID: "123456789012", Region: "cn-north-1", Partition: "aws-cn"},
+		"123456789012.dkr-ecr.eu-west-1.on.aws":                 {AccountID: "123456789012", Region: "eu-west-1", Partition: "aws", DualStack: true},
+		"123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu":      {AccountID: "123456789012", Region: "eusc-de-east-1", Partition: "aws-eusc"},
 	} {
 		got, ok := imageref.ParseECRHost(host)
 		if !ok || got != want {

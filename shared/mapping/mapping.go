@@ -3,9 +3,11 @@
 package mapping
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 )
@@ -35,6 +37,13 @@ type Result struct {
 	Kind Kind `json:"kind"`
 	// Pinned: Digest (and Output's digest) come from the digest lock, not from the input.
 	Pinned bool `json:"pinned,omitempty"`
+	// UpstreamRef is the upstream image the cache ref stands for ("docker.io/library/node:20"), for a
+	// ref mapped through a rule and for a ref already on the cache registry under a rule's prefix.
+	UpstreamRef string `json:"upstreamRef,omitempty"`
+	// Fix is the cache ref to use instead of a wrong cache path (Kind WrongPath).
+	Fix string `json:"fix,omitempty"`
+	// Rule is the rule that serves the ref, when one does.
+	Rule *rules.Rule `json:"-"`
 }
 
 // Kind is the machine-readable class of a Result.
@@ -51,6 +60,7 @@ const (
 	Invalid     Kind = "invalid"       // not a valid reference
 	NoRegistry  Kind = "no-registry"   // no cache registry was configured
 	TooLong     Kind = "name-too-long" // the cache repository name would break ECR's limit
+	WrongPath   Kind = "wrong-path"    // on the cache registry, under a rule, at a path the cache cannot fill
 )
 
 // Mapper maps references onto one cache registry with its rules.
@@ -113,9 +123,9 @@ func (m *Mapper) Map(input string) Result {
 		res.Kind, res.Reason = NoRegistry, "no cache registry given; pass --registry ACCOUNT.dkr.ecr.REGION.amazonaws.com"
 		return res
 	}
-	if ref.Host == m.registry {
-		res.Kind, res.Reason = AlreadyHere, "already on the cache registry"
-		return res
+	if ecrhost.SameRegistry(ref.Host, m.registry) {
+		// Any host of the cache registry (FIPS, dual-stack) is the cache registry, not an ECR upstream.
+		return m.onCache(res, ref)
 	}
 	up, supported := rules.ForHost(ref.Host)
 	candidates := m.rules.ForHost(ref.Host)
@@ -141,6 +151,7 @@ func (m *Mapper) Map(input string) Result {
 		}
 		res.Rewritten, res.Kind = true, Cached
 		res.Upstream, res.Repository, res.Prefix = ref.Host, path, strings.TrimSuffix(r.ECRRepositoryPrefix, "/")
+		res.UpstreamRef, res.Rule = res.Ref, &r
 		res.Tag, res.Digest = ref.Tag, ref.Digest
 		if m.pins != nil {
 			if d, ok := m.pins(res.Ref); ok {
@@ -159,10 +170,69 @@ func (m *Mapper) Map(input string) Result {
 	return res
 }
 
+// onCache describes a ref already on the cache registry. Under a rule's prefix it is a cache ref like any
+// other — probed and warmed — and it names the upstream image it stands for; a path the cache can never
+// fill (a Docker Hub official image without library/, which ECR does not add: reference) is WrongPath,
+// with the ref to use instead.
+func (m *Mapper) onCache(res Result, ref imageref.Ref) Result {
+	res.Kind, res.Reason = AlreadyHere, "already on the cache registry"
+	r, rest, ok := m.ruleForCachePath(ref.Repository)
+	if !ok {
+		res.Reason += " (no pull-through cache rule's prefix covers " + ref.Repository + ")"
+		return res
+	}
+	res.Rule, res.Prefix, res.Upstream = &r, strings.TrimSuffix(r.ECRRepositoryPrefix, "/"), r.UpstreamHost()
+	res.Repository, res.Tag, res.Digest = ref.Repository, ref.Tag, ref.Digest
+	upRepo := rest
+	if up := r.UpstreamPrefix(); up != "" {
+		upRepo = up + "/" + rest
+	}
+	res.UpstreamRef = imageref.Ref{Host: res.Upstream, Repository: upRepo, Tag: ref.Tag, Digest: ref.Digest}.String()
+	res.Reason = fmt.Sprintf("already on the cache registry, under the pull-through cache rule %q for %s", res.Prefix, r.UpstreamRegistryURL)
+	if res.Upstream != imageref.DockerHub {
+		return res
+	}
+	// Docker Hub names are namespace/name: a one-segment path is an official image missing library/, and a
+	// first segment with a dot is a registry host (Docker Hub namespaces have none) written into the path.
+	fixed := rest
+	if first, after, found := strings.Cut(fixed, "/"); found && imageref.IsDockerHub(first) {
+		fixed = after
+	}
+	if !strings.Contains(fixed, "/") {
+		fixed = "library/" + fixed
+	}
+	if fixed == rest {
+		return res
+	}
+	path, _ := cachePath(r, fixed)
+	res.Kind = WrongPath
+	res.Fix = imageref.Ref{Host: ref.Host, Repository: path, Tag: ref.Tag, Digest: ref.Digest}.String()
+	res.UpstreamRef = imageref.Ref{Host: imageref.DockerHub, Repository: fixed, Tag: ref.Tag, Digest: ref.Digest}.String()
+	res.Reason = fmt.Sprintf("the cache cannot fill %s: ECR asks Docker Hub for %q, which does not exist (official images need library/, and ECR does not add it); use %s", ref.Repository, rest, res.Fix)
+	return res
+}
+
+// ruleForCachePath finds the rule whose ecrRepositoryPrefix a cache repository path is under (the longest
+// prefix; a ROOT rule covers every path) and the path after the prefix.
+func (m *Mapper) ruleForCachePath(repo string) (rules.Rule, string, bool) {
+	var best rules.Rule
+	bestLen, rest, found := -1, "", false
+	for _, r := range m.rules.Rules {
+		p := strings.TrimSuffix(r.ECRRepositoryPrefix, "/")
+		switch {
+		case p == rules.Root && bestLen < 0:
+			best, bestLen, rest, found = r, 0, repo, true
+		case p != rules.Root && len(p) > bestLen && strings.HasPrefix(repo, p+"/"):
+			best, bestLen, rest, found = r, len(p), strings.TrimPrefix(repo, p+"/"), true
+		}
+	}
+	return best, rest, found
+}
+
 // cachePath is the repository path in the cache registry for an upstream repository under rule r.
 // ECR does not add "library/" for Docker Hub: imageref has already put it in the path.
 func cachePath(r rules.Rule, repo string) (string, bool) {
-	if up := strings.TrimSuffix(r.UpstreamRepositoryPrefix, "/"); up != "" && up != rules.Root {
+	if up := r.UpstreamPrefix(); up != "" {
 		rest, ok := strings.CutPrefix(repo, up+"/")
 		if !ok {
 			return "", false
@@ -179,7 +249,7 @@ func cachePath(r rules.Rule, repo string) (string, bool) {
 func noRuleReason(host string, up rules.Upstream) string {
 	cmd := "ecr-ptc rules ensure --upstream " + up.Name
 	if up.URL == "" || up.Enum == "azure-container-registry" || up.Enum == "ecr" {
-		cmd += " --upstream-url " + host
+		cmd += " --upstream-url " + cmp.Or(up.URL, host)
 	}
 	if up.NeedsCredential {
 		cmd += " --credential-arn arn:aws:secretsmanager:REGION:ACCOUNT:secret:ecr-pullthroughcache/" + up.Name

@@ -185,3 +185,130 @@ func FuzzMap(f *testing.F) {
 		}
 	})
 }
+
+// ECR-to-ECR rules (reference, "Rule fields added in 2025"): the cache path is
+// <registry>/<ecrRepositoryPrefix>/<upstream path with upstreamRepositoryPrefix replaced>; a path outside
+// the upstreamRepositoryPrefix is not covered; ROOT, absent or "ROOT" upstream prefixes cover every path.
+// The upstream registry is matched on any of its hosts (reference, "Registry hosts").
+func TestMapECRToECR(t *testing.T) {
+	const up = "444455556666.dkr.ecr.us-west-2.amazonaws.com"
+	const role = "arn:aws:iam::123456789012:role/ecr-to-ecr"
+	s, err := rules.Parse("rules.json", []byte(`{"pullThroughCacheRules": [
+		{"ecrRepositoryPrefix":"team-cache","upstreamRegistryUrl":"`+up+`","upstreamRegistry":"ecr","customRoleArn":"`+role+`","upstreamRepositoryPrefix":"team"},
+		{"ecrRepositoryPrefix":"prod-ecr","upstreamRegistryUrl":"`+up+`","upstreamRegistry":"ecr","customRoleArn":"`+role+`","upstreamRepositoryPrefix":"ROOT"},
+		{"ecrRepositoryPrefix":"docker-hub","upstreamRegistryUrl":"registry-1.docker.io","upstreamRegistry":"docker-hub","upstreamRepositoryPrefix":"ROOT",
+		 "credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/dh"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mapping.New(reg, mapping.WithRules(s))
+	for in, want := range map[string]string{
+		// The most specific rule (longest upstreamRepositoryPrefix) wins; the prefix is replaced.
+		up + "/team/app:1":     reg + "/team-cache/app:1",
+		up + "/team/sub/app:1": reg + "/team-cache/sub/app:1",
+		up + "/teamx/app:1":    reg + "/prod-ecr/teamx/app:1", // "teamx" is not under "team/"
+		up + "/other/app:1":    reg + "/prod-ecr/other/app:1",
+		"444455556666.dkr-ecr.us-west-2.on.aws/team/app:1":          reg + "/team-cache/app:1",
+		"444455556666.dkr.ecr-fips.us-west-2.amazonaws.com/x/app:2": reg + "/prod-ecr/x/app:2",
+		// "ROOT" printed on a Docker Hub rule means no upstream prefix.
+		"node:20": reg + "/docker-hub/library/node:20",
+	} {
+		got := m.Map(in)
+		if got.Output != want || got.Kind != mapping.Cached {
+			t.Errorf("Map(%q) = %q (%s: %s), want %q", in, got.Output, got.Kind, got.Reason, want)
+			continue
+		}
+		if got.Rule == nil || (got.Rule.UpstreamRegistry == "ecr" && got.Rule.CustomRoleArn != role) {
+			t.Errorf("Map(%q): the rule and its customRoleArn must come with the result: %+v", in, got.Rule)
+		}
+	}
+	// Only a rule with an upstream prefix: other paths are not covered.
+	only, _ := rules.Parse("r.json", []byte(`[{"ecrRepositoryPrefix":"team-cache","upstreamRegistryUrl":"`+up+`","upstreamRepositoryPrefix":"team"}]`))
+	got := mapping.New(reg, mapping.WithRules(only)).Map(up + "/other/app:1")
+	if got.Kind != mapping.NoRule || got.Rewritten || !strings.Contains(got.Reason, "upstreamRepositoryPrefix") {
+		t.Errorf("a path outside the upstream prefix: %+v", got)
+	}
+	// Another region of the upstream account is another registry.
+	if got := m.Map("444455556666.dkr.ecr.us-east-1.amazonaws.com/team/app:1"); got.Kind != mapping.NoRule {
+		t.Errorf("another region: %+v", got)
+	}
+}
+
+// One registry answers on several hosts (reference, "Registry hosts"): a ref on the cache registry's FIPS or
+// dual-stack host is already on the cache registry, not an ECR upstream needing an ECR-to-ECR rule (issue
+// 10, point 5); and so is a ref on the standard host when the registry was given as another host.
+func TestMapCacheRegistryHosts(t *testing.T) {
+	for _, registry := range []string{reg, "123456789012.dkr-ecr.us-east-1.on.aws", "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com"} {
+		m := mapping.New(registry)
+		for _, host := range []string{reg, "123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", "123456789012.dkr-ecr.us-east-1.on.aws", "123456789012.dkr-ecr-fips.us-east-1.on.aws"} {
+			in := host + "/docker-hub/library/node:20"
+			got := m.Map(in)
+			if got.Kind != mapping.AlreadyHere || got.Output != in || got.Rewritten {
+				t.Errorf("registry %s: Map(%q) = %+v, want already", registry, in, got)
+			}
+		}
+		if got := m.Map("node:20"); got.Output != registry+"/docker-hub/library/node:20" {
+			t.Errorf("registry %s: node:20 → %s; the cache ref keeps the registry host as given", registry, got.Output)
+		}
+	}
+	// Same account, other region or partition: another registry.
+	m := mapping.New(reg)
+	for _, in := range []string{"123456789012.dkr.ecr.us-west-2.amazonaws.com/app:1", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app:1"} {
+		if got := m.Map(in); got.Kind == mapping.AlreadyHere {
+			t.Errorf("Map(%q) = already; it is another registry", in)
+		}
+	}
+}
+
+// Refs already on the cache registry (issue 10, point 7): under a rule's prefix they name the upstream
+// image they stand for, so they are probed and warmed like any other; a Docker Hub path without library/
+// is one the cache can never fill (reference: "Docker Hub official images need library/ ... ECR does not
+// add it") and comes with the path to use.
+func TestMapAlreadyOnCache(t *testing.T) {
+	m := mapping.New(reg, mapping.WithRules(testRules(t)))
+	cases := []struct {
+		in          string
+		kind        mapping.Kind
+		upstreamRef string
+		fix         string
+	}{
+		{reg + "/docker.io/library/node:20", mapping.AlreadyHere, "docker.io/library/node:20", ""},
+		{reg + "/docker.io/bitnami/redis:7", mapping.AlreadyHere, "docker.io/bitnami/redis:7", ""},
+		{reg + "/docker.io/library/node", mapping.AlreadyHere, "docker.io/library/node:latest", ""},
+		{reg + "/docker.io/library/node@" + dgst, mapping.AlreadyHere, "docker.io/library/node@" + dgst, ""},
+		{reg + "/quay-io/prometheus/prometheus:v2", mapping.AlreadyHere, "quay.io/prometheus/prometheus:v2", ""},
+		{reg + "/central/base:1", mapping.AlreadyHere, "210987654321.dkr.ecr.eu-west-1.amazonaws.com/shared/base:1", ""},
+		{"123456789012.dkr-ecr.us-east-1.on.aws/k8s/pause:3.9", mapping.AlreadyHere, "registry.k8s.io/pause:3.9", ""},
+		{reg + "/docker.io/node:20", mapping.WrongPath, "docker.io/library/node:20", reg + "/docker.io/library/node:20"},
+		{reg + "/docker.io/docker.io/library/node:20", mapping.WrongPath, "docker.io/library/node:20", reg + "/docker.io/library/node:20"},
+		{reg + "/docker.io/index.docker.io/node:20", mapping.WrongPath, "docker.io/library/node:20", reg + "/docker.io/library/node:20"},
+		{reg + "/docker.io/node:20@" + dgst, mapping.WrongPath, "docker.io/library/node:20@" + dgst, reg + "/docker.io/library/node:20@" + dgst},
+		{reg + "/not-a-prefix/app:1", mapping.AlreadyHere, "", ""},
+	}
+	for _, c := range cases {
+		got := m.Map(c.in)
+		if got.Kind != c.kind || got.UpstreamRef != c.upstreamRef || got.Fix != c.fix || got.Output != c.in || got.Rewritten {
+			t.Errorf("Map(%q) = kind %s, upstream %q, fix %q, output %q; want %s, %q, %q", c.in, got.Kind, got.UpstreamRef, got.Fix, got.Output, c.kind, c.upstreamRef, c.fix)
+		}
+		if c.upstreamRef != "" && (got.Repository == "" || got.Rule == nil) {
+			t.Errorf("Map(%q): a ref under a rule names its repository and rule: %+v", c.in, got)
+		}
+		if c.kind == mapping.WrongPath && !strings.Contains(got.Reason, "library/") {
+			t.Errorf("Map(%q): reason %q must name library/", c.in, got.Reason)
+		}
+	}
+	// Defaults (no rules file): the standard docker-hub prefix.
+	got := mapping.New(reg).Map(reg + "/docker-hub/node:20")
+	if got.Kind != mapping.WrongPath || got.Fix != reg+"/docker-hub/library/node:20" {
+		t.Errorf("default rules: %+v", got)
+	}
+}
+
+// No rule for an ECR upstream named by its dual-stack host: the fix names the standard host, the
+// upstreamRegistryUrl syntax of CreatePullThroughCacheRule (API model).
+func TestNoRuleECRUpstreamHost(t *testing.T) {
+	got := mapping.New(reg).Map("444455556666.dkr-ecr.us-west-2.on.aws/team/app:1")
+	if got.Kind != mapping.NoRule || !strings.Contains(got.Reason, "--upstream ecr --upstream-url 444455556666.dkr.ecr.us-west-2.amazonaws.com`") {
+		t.Errorf("got %+v", got)
+	}
+}

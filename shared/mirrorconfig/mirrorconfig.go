@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
@@ -37,15 +38,16 @@ func Mirrors(set rules.Set) ([]Mirror, []Skipped) {
 	for _, r := range set.Rules {
 		host := r.UpstreamHost()
 		prefix := strings.TrimSuffix(r.ECRRepositoryPrefix, "/")
-		if up := strings.TrimSuffix(r.UpstreamRepositoryPrefix, "/"); up != "" && up != rules.Root {
+		if up := r.UpstreamPrefix(); up != "" {
 			skipped = append(skipped, Skipped{host, prefix, fmt.Sprintf("the rule serves only %s/%s/*, and a mirror cannot strip that prefix from the path", host, up)})
 			continue
 		}
-		if seen[host] {
+		// An ECR upstream is one registry under any of its hosts (standard, FIPS, dual-stack).
+		if seen[ecrhost.Key(host)] {
 			skipped = append(skipped, Skipped{host, prefix, "another rule already serves " + host})
 			continue
 		}
-		seen[host] = true
+		seen[ecrhost.Key(host)] = true
 		m := Mirror{Upstream: host, Server: host, Prefix: prefix}
 		if host == imageref.DockerHub {
 			m.Server = imageref.DockerHubUpstreamURL

@@ -121,3 +121,18 @@ func TestMirrorsSkipsWhatAPathMirrorCannotExpress(t *testing.T) {
 		t.Errorf("skipped %+v", skipped)
 	}
 }
+
+// One ECR upstream named by two of its hosts (reference, "Registry hosts") is one mirror; an upstream
+// prefix of "ROOT" is no prefix, so that rule is mirrored.
+func TestMirrorsECRHostsAndRootUpstreamPrefix(t *testing.T) {
+	set, err := rules.Parse("r.json", []byte(`[
+		{"ecrRepositoryPrefix":"central","upstreamRegistryUrl":"444455556666.dkr.ecr.us-west-2.amazonaws.com","upstreamRepositoryPrefix":"ROOT"},
+		{"ecrRepositoryPrefix":"central-v6","upstreamRegistryUrl":"444455556666.dkr-ecr.us-west-2.on.aws"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, skipped := Mirrors(set)
+	if len(ms) != 1 || ms[0].Path != "central" || len(skipped) != 1 || !strings.Contains(skipped[0].Reason, "already serves") {
+		t.Errorf("mirrors %+v, skipped %+v", ms, skipped)
+	}
+}

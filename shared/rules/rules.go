@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 )
 
@@ -157,12 +158,37 @@ func (r Rule) Validate() error {
 			return fmt.Errorf("upstreamRegistry %q is not one ECR knows (%s)", r.UpstreamRegistry, strings.Join(Enums(), ", "))
 		}
 	}
-	// ROOT (and an upstream repository prefix) exist for ECR-to-ECR rules only (reference).
-	if (r.ECRRepositoryPrefix == Root || r.UpstreamRepositoryPrefix != "") && !r.ecrToECR() {
+	// upstreamRepositoryPrefix defaults to ROOT, and DescribePullThroughCacheRules may print it as "ROOT" on
+	// every rule (reference, "Rule fields added in 2025": unverified either way): ROOT is "no prefix".
+	up := r.UpstreamPrefix()
+	if r.UpstreamRepositoryPrefix != "" && r.UpstreamRepositoryPrefix != Root {
+		if err := ValidatePrefix(r.UpstreamRepositoryPrefix); err != nil {
+			return errors.New("upstream" + strings.TrimPrefix(err.Error(), "ecr"))
+		}
+	}
+	// ROOT and an upstream repository prefix exist for ECR-to-ECR rules only; an upstream prefix is settable
+	// only when ecrRepositoryPrefix is not ROOT (reference).
+	if (r.ECRRepositoryPrefix == Root || up != "") && !r.ecrToECR() {
 		return fmt.Errorf("ROOT and upstreamRepositoryPrefix are for ECR-to-ECR rules only, not %s", r.UpstreamRegistryURL)
+	}
+	if r.ECRRepositoryPrefix == Root && up != "" {
+		return fmt.Errorf("upstreamRepositoryPrefix %q needs an ecrRepositoryPrefix other than ROOT", r.UpstreamRepositoryPrefix)
 	}
 	return nil
 }
+
+// UpstreamPrefix is the rule's upstream repository prefix without a trailing slash, "" for none (absent
+// or ROOT).
+func (r Rule) UpstreamPrefix() string {
+	p := strings.TrimSuffix(r.UpstreamRepositoryPrefix, "/")
+	if p == Root {
+		return ""
+	}
+	return p
+}
+
+// IsECRToECR reports a rule whose upstream is a private ECR registry.
+func (r Rule) IsECRToECR() bool { return r.ecrToECR() }
 
 // ecrToECR reports a rule whose upstream is a private ECR registry.
 func (r Rule) ecrToECR() bool {
@@ -187,16 +213,17 @@ func (s Set) checkDuplicates() error {
 
 // ForHost returns the rules whose upstream is host (any Docker Hub alias matches Docker Hub), the longest
 // upstreamRepositoryPrefix first so the most specific ECR-to-ECR rule wins.
+// An ECR upstream matches on any of its hosts (standard, FIPS, dual-stack: ecrhost.Key).
 func (s Set) ForHost(host string) []Rule {
-	host = imageref.CanonicalHost(host)
+	key := ecrhost.Key(imageref.CanonicalHost(host))
 	var out []Rule
 	for _, r := range s.Rules {
-		if r.UpstreamHost() == host {
+		if ecrhost.Key(r.UpstreamHost()) == key {
 			out = append(out, r)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		return len(out[i].UpstreamRepositoryPrefix) > len(out[j].UpstreamRepositoryPrefix)
+		return len(out[i].UpstreamPrefix()) > len(out[j].UpstreamPrefix())
 	})
 	return out
 }

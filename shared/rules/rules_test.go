@@ -119,3 +119,90 @@ func TestUpstreams(t *testing.T) {
 		}
 	}
 }
+
+// Rule fields added in 2025 (reference): upstreamRepositoryPrefix defaults to ROOT and may be printed as
+// "ROOT" on every rule (unverified), so it means "no prefix" on any rule; a real prefix is for ECR-to-ECR
+// rules only and settable only when ecrRepositoryPrefix is not ROOT; customRoleArn is ECR-to-ECR's
+// credential.
+func TestRuleFields2025(t *testing.T) {
+	const ecrURL = "210987654321.dkr.ecr.eu-west-1.amazonaws.com"
+	const role = "arn:aws:iam::123456789012:role/ecr-to-ecr"
+	ok := []struct {
+		doc        string
+		upPrefix   string // UpstreamPrefix()
+		customRole string
+	}{
+		{`[{"ecrRepositoryPrefix":"docker-hub","upstreamRegistryUrl":"registry-1.docker.io","upstreamRegistry":"docker-hub","credentialArn":"arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/dh","upstreamRepositoryPrefix":"ROOT"}]`, "", ""},
+		{`[{"ecrRepositoryPrefix":"quay","upstreamRegistryUrl":"quay.io","upstreamRepositoryPrefix":"ROOT"}]`, "", ""},
+		{`[{"ecrRepositoryPrefix":"quay","upstreamRegistryUrl":"quay.io"}]`, "", ""},
+		{`[{"ecrRepositoryPrefix":"central","upstreamRegistryUrl":"` + ecrURL + `","upstreamRegistry":"ecr","customRoleArn":"` + role + `","upstreamRepositoryPrefix":"shared"}]`, "shared", role},
+		{`[{"ecrRepositoryPrefix":"central","upstreamRegistryUrl":"` + ecrURL + `","customRoleArn":"` + role + `","upstreamRepositoryPrefix":"team/shared/"}]`, "team/shared", role},
+		{`[{"ecrRepositoryPrefix":"ROOT","upstreamRegistryUrl":"` + ecrURL + `","upstreamRegistry":"ecr","customRoleArn":"` + role + `","upstreamRepositoryPrefix":"ROOT"}]`, "", role},
+		{`[{"ecrRepositoryPrefix":"ROOT","upstreamRegistryUrl":"` + ecrURL + `","upstreamRegistry":"ecr","customRoleArn":"` + role + `"}]`, "", role},
+		// The upstream's dual-stack host is the same ECR registry.
+		{`[{"ecrRepositoryPrefix":"mirror","upstreamRegistryUrl":"210987654321.dkr-ecr.eu-west-1.on.aws","customRoleArn":"` + role + `","upstreamRepositoryPrefix":"xy"}]`, "xy", role},
+	}
+	for _, c := range ok {
+		s, err := rules.Parse("rules.json", []byte(c.doc))
+		if err != nil {
+			t.Errorf("Parse(%s) = %v", c.doc, err)
+			continue
+		}
+		if r := s.Rules[0]; r.UpstreamPrefix() != c.upPrefix || r.CustomRoleArn != c.customRole {
+			t.Errorf("Parse(%s): upstream prefix %q, role %q", c.doc, r.UpstreamPrefix(), r.CustomRoleArn)
+		}
+	}
+	for doc, want := range map[string]string{
+		`[{"ecrRepositoryPrefix":"quay","upstreamRegistryUrl":"quay.io","upstreamRepositoryPrefix":"prometheus"}]`:                             "ECR-to-ECR rules only",
+		`[{"ecrRepositoryPrefix":"ROOT","upstreamRegistryUrl":"quay.io"}]`:                                                                     "ECR-to-ECR rules only",
+		`[{"ecrRepositoryPrefix":"ROOT","upstreamRegistryUrl":"` + ecrURL + `","upstreamRepositoryPrefix":"shared"}]`:                          "other than ROOT",
+		`[{"ecrRepositoryPrefix":"central","upstreamRegistryUrl":"` + ecrURL + `","upstreamRepositoryPrefix":"Shared"}]`:                       "upstreamRepositoryPrefix",
+		`[{"ecrRepositoryPrefix":"central","upstreamRegistryUrl":"` + ecrURL + `","upstreamRepositoryPrefix":"x"}]`:                            "2 to 30",
+		`[{"ecrRepositoryPrefix":"central","upstreamRegistryUrl":"` + ecrURL + `","upstreamRegistry":"quay","upstreamRepositoryPrefix":"xx"}]`: "ECR-to-ECR rules only",
+	} {
+		if _, err := rules.Parse("rules.json", []byte(doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%s) = %v, want an error containing %q", doc, err, want)
+		}
+	}
+}
+
+// An ECR upstream is found by any of its hosts (reference, "Registry hosts"); the rule with the longest
+// upstreamRepositoryPrefix comes first.
+func TestForHostECRAliases(t *testing.T) {
+	s, err := rules.Parse("rules.json", []byte(`[
+		{"ecrRepositoryPrefix":"all","upstreamRegistryUrl":"210987654321.dkr.ecr.eu-west-1.amazonaws.com","upstreamRepositoryPrefix":"ROOT"},
+		{"ecrRepositoryPrefix":"team","upstreamRegistryUrl":"210987654321.dkr.ecr.eu-west-1.amazonaws.com","upstreamRepositoryPrefix":"team"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"210987654321.dkr.ecr.eu-west-1.amazonaws.com", "210987654321.dkr.ecr-fips.eu-west-1.amazonaws.com", "210987654321.dkr-ecr.eu-west-1.on.aws"} {
+		got := s.ForHost(h)
+		if len(got) != 2 || got[0].ECRRepositoryPrefix != "team" {
+			t.Errorf("ForHost(%s) = %+v", h, got)
+		}
+	}
+	if got := s.ForHost("210987654321.dkr.ecr.us-east-1.amazonaws.com"); got != nil {
+		t.Errorf("another region is another registry: %+v", got)
+	}
+}
+
+// The compact form carries an ECR-to-ECR rule's upstreamRepositoryPrefix, so ECR_PTC_RULES and --rule
+// express every rule mapping needs (reference, "Rule fields added in 2025").
+func TestSpecUpstreamPrefix(t *testing.T) {
+	const spec = "docker.io=docker-hub,444455556666.dkr.ecr.us-west-2.amazonaws.com/team=team-cache,444455556666.dkr.ecr.us-west-2.amazonaws.com=ROOT"
+	s, err := rules.ParseSpec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.ForHost("444455556666.dkr-ecr.us-west-2.on.aws"); len(got) != 2 || got[0].UpstreamPrefix() != "team" || got[0].ECRRepositoryPrefix != "team-cache" || got[1].ECRRepositoryPrefix != "ROOT" {
+		t.Fatalf("ForHost = %+v", got)
+	}
+	if s.Spec() != spec {
+		t.Errorf("Spec() = %q, want %q", s.Spec(), spec)
+	}
+	for _, bad := range []string{"quay.io/prometheus=quay", "444455556666.dkr.ecr.us-west-2.amazonaws.com/T=x1", "444455556666.dkr.ecr.us-west-2.amazonaws.com/=x1", "444455556666.dkr.ecr.us-west-2.amazonaws.com/team=ROOT"} {
+		if _, err := rules.ParseSpec(bad); err == nil {
+			t.Errorf("ParseSpec(%q) accepted", bad)
+		}
+	}
+}

@@ -96,9 +96,11 @@ func ForHost(host string) (Upstream, bool) {
 		u.URL, u.RefHost = h, h
 		return u, true
 	}
-	if _, ok := imageref.ParseECRHost(h); ok {
+	if reg, ok := imageref.ParseECRHost(h); ok {
+		// A rule names an ECR upstream by its standard host (the API model's upstreamRegistryUrl syntax),
+		// whichever host (FIPS, dual-stack) the reference used.
 		u, _ := ByEnum("ecr")
-		u.URL, u.RefHost = h, h
+		u.URL, u.RefHost = reg.Host(), h
 		return u, true
 	}
 	return Upstream{}, false
@@ -118,7 +120,8 @@ func Defaults() Set {
 }
 
 // ParseSpec reads the compact form "UPSTREAM=PREFIX[,UPSTREAM=PREFIX...]" used by build args and flags,
-// e.g. "docker.io=docker-hub,ghcr.io=github". UPSTREAM is a host or an upstream name.
+// e.g. "docker.io=docker-hub,ghcr.io=github". UPSTREAM is a host or an upstream name; an ECR upstream may
+// carry the rule's upstreamRepositoryPrefix after a slash ("444455556666.dkr.ecr.us-west-2.amazonaws.com/team=team-cache").
 func ParseSpec(spec string) (Set, error) {
 	var s Set
 	for _, part := range strings.Split(spec, ",") {
@@ -135,6 +138,12 @@ func ParseSpec(spec string) (Set, error) {
 			return Set{}, fmt.Errorf("rule %q: %v", part, err)
 		}
 		r := Rule{ECRRepositoryPrefix: prefix}
+		if host, upPrefix, ok := strings.Cut(up, "/"); ok {
+			if err := ValidatePrefix(upPrefix); err != nil {
+				return Set{}, fmt.Errorf("rule %q: upstream%s", part, strings.TrimPrefix(err.Error(), "ecr"))
+			}
+			up, r.UpstreamRepositoryPrefix = host, upPrefix
+		}
 		if u, ok := ByName(up); ok && u.URL != "" {
 			r.UpstreamRegistryURL, r.UpstreamRegistry = u.URL, u.Enum
 		} else if u, ok := ForHost(up); ok {
@@ -159,7 +168,11 @@ func ParseSpec(spec string) (Set, error) {
 func (s Set) Spec() string {
 	var parts []string
 	for _, r := range s.Rules {
-		parts = append(parts, r.UpstreamHost()+"="+r.ECRRepositoryPrefix)
+		up := r.UpstreamHost()
+		if p := r.UpstreamPrefix(); p != "" {
+			up += "/" + p
+		}
+		parts = append(parts, up+"="+r.ECRRepositoryPrefix)
 	}
 	return strings.Join(parts, ",")
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/ecr/pullhint"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 )
@@ -63,9 +64,13 @@ func Run(ctx context.Context, uses []dockerfile.ImageUse, d Deps, o Options) *re
 			// when the cache does not hold it, warmed by tag and accepted only if the tag still resolves to it.
 			m = d.Mapper.Map(u.Ref)
 			im.Upstream, im.Locked = m.Upstream, m.Pinned
-			if m.Rewritten {
+			switch {
+			case m.Rewritten:
 				im.CacheRef = m.Output
-			} else {
+			case onCache(m):
+				// Already written as a cache ref (rewrite mode, or by hand): probed and warmed like any other.
+				im.CacheRef = m.Ref
+			default:
 				im.Outcome, im.Reason = report.Unchanged, m.Reason
 			}
 		}
@@ -75,7 +80,7 @@ func Run(ctx context.Context, uses []dockerfile.ImageUse, d Deps, o Options) *re
 
 	probeAll(ctx, rep, mapped, d, o)
 	if o.Warm && d.Warmer != nil {
-		warmMisses(ctx, rep, o, d.Warmer)
+		warmMisses(ctx, rep, mapped, o, d.Warmer)
 	}
 	rep.Tally()
 	return rep
@@ -96,6 +101,9 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 		m := mapped[i]
 		if d.Images == nil {
 			im.Outcome, im.Reason = report.Miss, "not probed"
+			if m.Kind == mapping.WrongPath {
+				im.Outcome, im.Reason = report.Error, m.Reason
+			}
 			continue
 		}
 		wg.Add(1)
@@ -120,6 +128,9 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 					im.Outcome = report.Fallback
 					im.Reason = fmt.Sprintf("the cache's %s is %s, not the pinned %s; the build falls back to the upstream", m.Tag, res.Digest, m.Digest)
 				}
+			case m.Kind == mapping.WrongPath:
+				// Not cached, and no pull can fill that path: the build would fail on it.
+				im.Outcome, im.Reason = report.Error, m.Reason
 			default:
 				im.Outcome, im.Reason = report.Miss, res.Reason
 			}
@@ -128,12 +139,17 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 	wg.Wait()
 }
 
-func warmMisses(ctx context.Context, rep *report.Report, o Options, w *ecr.Warmer) {
+// onCache: a ref already on the cache registry under a rule's prefix, right or wrong.
+func onCache(m mapping.Result) bool {
+	return (m.Kind == mapping.AlreadyHere || m.Kind == mapping.WrongPath) && m.Rule != nil && m.Ref != ""
+}
+
+func warmMisses(ctx context.Context, rep *report.Report, mapped []mapping.Result, o Options, w *ecr.Warmer) {
 	var reqs []ecr.WarmRequest
 	var which []int
 	for i, im := range rep.Images {
 		if im.Outcome == report.Miss && im.CacheRef != "" {
-			reqs = append(reqs, ecr.WarmRequest{Ref: im.CacheRef, Platforms: o.Platforms})
+			reqs = append(reqs, ecr.WarmRequest{Ref: im.CacheRef, Platforms: o.Platforms, Path: pullhint.PathOf(mapped[i])})
 			which = append(which, i)
 		}
 	}
