@@ -81,47 +81,70 @@ func Run(ctx context.Context, uses []dockerfile.ImageUse, d Deps, o Options) *re
 	return rep
 }
 
+// probeAll probes the cache for every mapped image, one repository at a time (ecr.ProbeRepository): a warm
+// setup over N images in R repositories sends R DescribeImages calls, not N. Repositories are probed
+// o.Concurrency at a time.
 func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, d Deps, o Options) {
 	n := o.Concurrency
 	if n <= 0 {
 		n = 8
 	}
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
+	byRepo := map[string][]int{}
+	var repos []string
 	for i := range rep.Images {
 		im := &rep.Images[i]
 		if im.Outcome != "" {
 			continue
 		}
-		m := mapped[i]
 		if d.Images == nil {
 			im.Outcome, im.Reason = report.Miss, "not probed"
 			continue
 		}
+		r := mapped[i].Repository
+		if _, ok := byRepo[r]; !ok {
+			repos = append(repos, r)
+		}
+		byRepo[r] = append(byRepo[r], i)
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, repo := range repos {
+		which := byRepo[repo]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
-			tag := m.Tag
-			if im.Locked {
-				tag = "" // a locked image is wanted by digest, whatever the tag says now
-			}
-			res, err := ecr.Probe(ctx, d.Images, m.Repository, tag, m.Digest)
-			im.DurationMS = time.Since(start).Milliseconds()
-			switch {
-			case err != nil:
-				im.Outcome, im.Reason = report.Error, err.Error()
-			case res.Outcome == ecr.Hit:
-				im.Outcome, im.Digest, im.Size, im.PushedAt = report.Hit, res.Digest, res.Size, res.PushedAt
-				if m.Digest != "" && m.Tag != "" && res.Digest != m.Digest {
-					// tag@digest: the build asks the cache for the digest, which it does not hold.
-					im.Outcome = report.Fallback
-					im.Reason = fmt.Sprintf("the cache's %s is %s, not the pinned %s; the build falls back to the upstream", m.Tag, res.Digest, m.Digest)
+			ids := make([]ecr.ProbeID, len(which))
+			for k, i := range which {
+				m := mapped[i]
+				ids[k] = ecr.ProbeID{Tag: m.Tag, Digest: m.Digest}
+				if rep.Images[i].Locked || m.Tag == "" {
+					ids[k] = ecr.ProbeID{Digest: m.Digest} // a locked image is wanted by digest, whatever the tag says now
 				}
-			default:
-				im.Outcome, im.Reason = report.Miss, res.Reason
+			}
+			results, err := ecr.ProbeRepository(ctx, d.Images, repo, ids, nil)
+			took := time.Since(start).Milliseconds()
+			for k, i := range which {
+				im, m := &rep.Images[i], mapped[i]
+				im.DurationMS = took
+				if err != nil {
+					im.Outcome, im.Reason = report.Error, err.Error()
+					continue
+				}
+				res := results[k]
+				switch {
+				case res.Outcome == ecr.Hit:
+					im.Outcome, im.Digest, im.Size, im.PushedAt = report.Hit, res.Digest, res.Size, res.PushedAt
+					if m.Digest != "" && m.Tag != "" && !im.Locked && res.Digest != m.Digest {
+						// tag@digest: the build asks the cache for the digest, which it does not hold.
+						im.Outcome = report.Fallback
+						im.Reason = fmt.Sprintf("the cache's %s is %s, not the pinned %s; the build falls back to the upstream", m.Tag, res.Digest, m.Digest)
+					}
+				default:
+					im.Outcome, im.Reason = report.Miss, res.Reason
+				}
 			}
 		}()
 	}
