@@ -20,6 +20,8 @@ type Deps struct {
 	Mapper *mapping.Mapper
 	Images ecr.DescribeImagesAPI // probes; nil skips probing (every image is a miss)
 	Warmer *ecr.Warmer           // nil: no warming
+	// ProbeCache reuses recent probe hits of earlier setups sharing its directory; nil probes every time.
+	ProbeCache *ecr.ProbeCache
 	Now    func() time.Time
 }
 
@@ -124,7 +126,14 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 					ids[k] = ecr.ProbeID{Digest: m.Digest} // a locked image is wanted by digest, whatever the tag says now
 				}
 			}
-			results, err := ecr.ProbeRepository(ctx, d.Images, repo, ids, nil)
+			results, cached := d.ProbeCache.Get(repo, ids)
+			var err error
+			if !cached {
+				results, err = ecr.ProbeRepository(ctx, d.Images, repo, ids, nil)
+				if err == nil {
+					_ = d.ProbeCache.Put(repo, ids, results) // best effort: the next setup probes again
+				}
+			}
 			took := time.Since(start).Milliseconds()
 			for k, i := range which {
 				im, m := &rep.Images[i], mapped[i]
