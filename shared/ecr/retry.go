@@ -1,25 +1,45 @@
 package ecr
 
 import (
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 )
 
-// RetryMaxAttempts is how many times ecr-ptc tries an AWS call. The SDK's default of 3 gives up within
-// about 3 s of throttling; a fleet of CI jobs starting together exhausts ECR's per-account buckets for
-// longer than that (the GetAuthorizationToken bucket refills 20 credits a second: user guide,
-// common-errors.html), and a job that fails its setup costs far more than one that waits.
-const RetryMaxAttempts = 6
+// Attempts ecr-ptc makes at one AWS call. Throttling gets many: a fleet of CI jobs starting together
+// drains ECR's per-account buckets for longer than the SDK's 3 attempts last (about 3 s; the
+// GetAuthorizationToken bucket refills 20 credits a second: user guide, common-errors.html), and a job
+// that fails its setup costs far more than one that waits. Other errors (5xx, timeouts) keep the SDK's 3,
+// so that a broken endpoint still fails fast.
+const (
+	RetryMaxAttempts  = 10
+	RetryOtherAttempts = retry.DefaultMaxAttempts
+)
 
-// NewRetryer is the retryer for every AWS client ecr-ptc builds: the SDK's standard mode, whose backoff
-// is full jitter (each wait uniform in [0, base·2^i), base 1 s for throttling and 50 ms otherwise,
-// capped at 20 s), so that the retries of jobs throttled together spread out instead of arriving
-// together again; with RetryMaxAttempts attempts. The client-side retry quota is off: it is per client
-// (per job), so it cannot protect ECR from a fleet, and the attempts already bound a job's retries.
+// Retryer is the SDK's standard retryer with ecr-ptc's attempts: its backoff is full jitter (each wait
+// uniform in [0, base·2^i), base 1 s for throttling, 50 ms otherwise, capped at 20 s), so that the
+// retries of jobs throttled together spread out instead of arriving together again. The client-side
+// retry quota is off: it is per client (per job), so it cannot protect ECR from a fleet, and the
+// attempts bound a job's retries.
+type Retryer struct{ *retry.Standard }
+
+// NewRetryer is the retryer for every AWS client ecr-ptc builds.
 func NewRetryer() aws.Retryer {
-	return retry.NewStandard(func(o *retry.StandardOptions) {
+	return Retryer{retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = RetryMaxAttempts
 		o.RateLimiter = ratelimit.None
-	})
+	})}
+}
+
+var throttles = retry.IsErrorThrottles(retry.DefaultThrottles)
+
+// RetryDelay stops errors other than throttling after RetryOtherAttempts attempts, with the error the
+// SDK itself returns when attempts run out.
+func (r Retryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if attempt >= RetryOtherAttempts && throttles.IsErrorThrottle(err) != aws.TrueTernary {
+		return 0, &retry.MaxAttemptsError{Attempt: attempt, Err: err}
+	}
+	return r.Standard.RetryDelay(attempt, err)
 }
