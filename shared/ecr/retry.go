@@ -14,7 +14,7 @@ import (
 // that fails its setup costs far more than one that waits. Other errors (5xx, timeouts) keep the SDK's 3,
 // so that a broken endpoint still fails fast.
 const (
-	RetryMaxAttempts  = 10
+	RetryMaxAttempts   = 10
 	RetryOtherAttempts = retry.DefaultMaxAttempts
 )
 

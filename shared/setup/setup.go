@@ -22,7 +22,7 @@ type Deps struct {
 	Warmer *ecr.Warmer           // nil: no warming
 	// ProbeCache reuses recent probe hits of earlier setups sharing its directory; nil probes every time.
 	ProbeCache *ecr.ProbeCache
-	Now    func() time.Time
+	Now        func() time.Time
 }
 
 // Options tune a run.

@@ -92,7 +92,7 @@ type Behaviour struct {
 // Before is setup's behaviour before issue 16; After is now.
 var (
 	Before = Behaviour{Name: "before", Retryer: func() aws.Retryer { return retry.NewStandard() }}
-	After = Behaviour{Name: "after", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
+	After  = Behaviour{Name: "after", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
 		Retryer: ecrx.NewRetryer}
 )
 
