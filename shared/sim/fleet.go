@@ -89,10 +89,12 @@ type Behaviour struct {
 	Retryer func() aws.Retryer
 }
 
-// Before is setup's behaviour before issue 16; After is now.
+// Before is setup's behaviour before issue 16; RepoProbes adds only the per-repository probes and the
+// retryer; After is now (with the runner-scoped token and probe caches).
 var (
-	Before = Behaviour{Name: "before", Retryer: func() aws.Retryer { return retry.NewStandard() }}
-	After  = Behaviour{Name: "after", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
+	Before     = Behaviour{Name: "before", Retryer: func() aws.Retryer { return retry.NewStandard() }}
+	RepoProbes = Behaviour{Name: "repo-probes", PerRepository: true, Retryer: ecrx.NewRetryer}
+	After      = Behaviour{Name: "after", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
 		Retryer: ecrx.NewRetryer}
 )
 
@@ -362,14 +364,14 @@ func percentile(d []time.Duration, p int) time.Duration {
 // FleetTable renders fleet results, one row each.
 func FleetTable(rs ...FleetResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-22s %-7s %5s %6s %9s %7s %8s %8s %8s %9s %10s %10s\n",
+	fmt.Fprintf(&b, "%-18s %-11s %5s %6s %9s %7s %8s %8s %8s %9s %10s %10s\n",
 		"scenario", "setup", "jobs", "failed", "throttled", "retries", "p50", "p95", "lone", "p95/lone", "calls/job", "repos+3")
 	for _, r := range rs {
 		ratio := 0.0
 		if r.Lone > 0 {
 			ratio = float64(r.P95) / float64(r.Lone)
 		}
-		fmt.Fprintf(&b, "%-22s %-7s %5d %6d %9d %7d %8s %8s %8s %9.1f %10.1f %10.1f\n",
+		fmt.Fprintf(&b, "%-18s %-11s %5d %6d %9d %7d %8s %8s %8s %9.1f %10.1f %10.1f\n",
 			r.Scenario, r.Behaviour, r.Jobs, r.Failed, r.ThrottledTotal(), r.Retries, r.P50.Round(time.Millisecond),
 			r.P95.Round(time.Millisecond), r.Lone.Round(time.Millisecond), ratio, r.CallsPerJob, r.ReposPerJob+3)
 	}

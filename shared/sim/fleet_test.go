@@ -20,6 +20,9 @@ func TestFleetSimulation(t *testing.T) {
 		sim.RunFleet("1000 jobs in 60 s", sim.After, spread),
 		sim.RunFleet("300 jobs at once", sim.Before, burst),
 		sim.RunFleet("300 jobs at once", sim.After, burst),
+		// The per-repository probes and the retryer alone, without the runner-scoped caches.
+		sim.RunFleet("1000 jobs in 60 s", sim.RepoProbes, spread),
+		sim.RunFleet("300 jobs at once", sim.RepoProbes, burst),
 	}
 	t.Logf("\n%s", sim.FleetTable(rs...))
 	for _, r := range rs {
