@@ -146,6 +146,9 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 				switch {
 				case res.Outcome == ecr.Hit:
 					im.Outcome, im.Digest, im.Size, im.PushedAt = report.Hit, res.Digest, res.Size, res.PushedAt
+					if cached {
+						im.Reason = "a setup sharing the token cache directory found it cached moments ago (probe cache)"
+					}
 					if m.Digest != "" && m.Tag != "" && !im.Locked && res.Digest != m.Digest {
 						// tag@digest: the build asks the cache for the digest, which it does not hold.
 						im.Outcome = report.Fallback
