@@ -43,26 +43,35 @@ func TestRateLimitGetAuthorizationTokenBucket(t *testing.T) {
 	}
 }
 
-// An assumed DescribeImages bucket throttles DescribeImages, and the SDK's retryer gets through once
-// the bucket refills (the SDK retries ThrottlingException: aws/retry DefaultThrottleErrorCodes).
-// Registry pulls count as BatchGetImage (manifests) and GetDownloadUrlForLayer (layers) and are
-// refused with 429 TOOMANYREQUESTS (common-errors.html: "HTTP 429: Too Many Requests").
+// An assumed DescribeImages bucket throttles DescribeImages with ThrottlingException (which the SDK
+// retries: aws/retry DefaultThrottleErrorCodes) until it refills. Registry pulls count as BatchGetImage
+// (manifests) and GetDownloadUrlForLayer (layers) and are refused with 429 TOOMANYREQUESTS
+// (common-errors.html: "HTTP 429: Too Many Requests").
 func TestRateLimitDescribeImagesAndRegistry(t *testing.T) {
 	t.Parallel()
+	var offset atomic.Int64
+	base := time.Now()
+	now := func() time.Time { return base.Add(time.Duration(offset.Load())) }
 	quotas := map[string]sandbox.Bucket{"DescribeImages": {Rate: 100, Burst: 1}, "BatchGetImage": {Rate: 0.001, Burst: 1}}
-	rl := sandbox.NewRateLimits(quotas, nil)
+	rl := sandbox.NewRateLimits(quotas, now)
 	sb := startSandbox(t, sandbox.Config{RateLimits: rl})
 	sb.Store.EnsureRepository("rl/library/alpine", "")
-	c := ecrClient(t, sb, nil, 5)
+	c := ecrClient(t, sb, nil, 1)
 	ctx := context.Background()
-	for range 3 {
+	describe := func() error {
 		_, err := c.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("rl/library/alpine"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("x")}}})
-		if apiCode(err) != "ImageNotFoundException" {
-			t.Fatalf("want the call to get through the throttle to ImageNotFoundException, got %v", err)
-		}
+		return err
 	}
-	if rl.Throttled()["DescribeImages"] == 0 {
-		t.Errorf("back-to-back calls with a burst of 1 should have been throttled at least once")
+	if err := describe(); apiCode(err) != "ImageNotFoundException" {
+		t.Fatalf("first call: %v", err)
+	}
+	wantCode(t, describe(), "ThrottlingException", "Rate exceeded")
+	offset.Add(int64(10 * time.Millisecond)) // one token at 100 a second
+	if err := describe(); apiCode(err) != "ImageNotFoundException" {
+		t.Fatalf("after the refill: %v", err)
+	}
+	if got := rl.Throttled()["DescribeImages"]; got != 1 {
+		t.Errorf("throttled %d, want 1", got)
 	}
 	pw, _ := sb.Store.IssueToken(time.Hour)
 	get := func() int {
