@@ -48,6 +48,9 @@ bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	@echo
 	@echo '== a fleet against ECR quotas as token buckets, before/after issue 16 (shared/sim, virtual clock)'
 	@$(GO) test ./shared/sim -count=1 -v -run 'FleetSimulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
+	@echo
+	@echo '== cold first build of 5 images, upstream shaped like the internet: direct vs through the cache vs warm + build (buildkitd + runc)'
+	@$(GO) test ./shared/frontend -run '^$$' -bench 'BenchmarkColdBuild' -benchtime 5x | grep -E 'round|ratio|BenchmarkColdBuild' || true
 
 include buildkit-frontend/frontend.mk
 
