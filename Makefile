@@ -41,7 +41,16 @@ bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	@$(MAKE) --no-print-directory bench-frontend | grep -E 'ratio|size|MiB|median' || true
 	@echo
 	@echo '== rate limits and latency: 200 builds direct vs through the cache (shared/sim)'
-	@$(GO) test ./shared/sim -count=1 -v -run 'Simulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
+	@$(GO) test ./shared/sim -count=1 -v -run 'RateLimitSimulation|LatencySimulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
+	@echo
+	@echo '== ECR API calls per warm setup, from the sandbox counters (bound: repositories + 3; before issue 16: images + 2)'
+	@$(GO) test ./shared/cli -run '^$$' -bench 'BenchmarkSetupCalls' -benchtime 1x | grep -E '^BenchmarkSetupCalls'
+	@echo
+	@echo '== a fleet against ECR quotas as token buckets, before/after issue 16 (shared/sim, virtual clock)'
+	@$(GO) test ./shared/sim -count=1 -v -run 'FleetSimulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
+	@echo
+	@echo '== cold first build of 5 images, upstream shaped like the internet: direct vs through the cache vs warm + build (buildkitd + runc)'
+	@$(GO) test ./shared/frontend -run '^$$' -bench 'BenchmarkColdBuild' -benchtime 5x | grep -E 'round|ratio|BenchmarkColdBuild' || true
 
 include buildkit-frontend/frontend.mk
 

@@ -74,7 +74,7 @@ func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource
 		timeout = 30 * time.Second
 	}
 	// The SDK sets no request timeout of its own: a hung endpoint must not hang the build.
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(timeout))}
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(timeout)), config.WithRetryer(ecrx.NewRetryer)}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
 	}

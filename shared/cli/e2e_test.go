@@ -574,7 +574,7 @@ func TestE2EFaults(t *testing.T) {
 	// ECR failing every time: the SDK's retries, then one sentence.
 	w.sb.Faults.Add(sandbox.Fault{Target: "ecr:*", Kind: sandbox.FaultServerError})
 	r = w.run("setup", src)
-	if r.code != 1 || !strings.Contains(r.stderr, "ServerException") || !strings.Contains(r.stderr, "after 3 attempts") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+	if r.code != 1 || !strings.Contains(r.stderr, "ServerException") || !strings.Contains(r.stderr, fmt.Sprintf("after %d attempts", ecrx.RetryOtherAttempts)) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 		t.Fatalf("ECR 5xx: %+v", r)
 	}
 	w.sb.Faults.Clear()

@@ -31,6 +31,7 @@ func newSandboxCmd(env Env) *cobra.Command {
 		refresh    time.Duration
 		latency    time.Duration
 		bandwidth  int64
+		quotas     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sandbox [flags] [-- COMMAND [ARG...]]",
@@ -49,7 +50,7 @@ its status. --with-rules creates the rules docker-hub, github, quay and ecr-publ
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			sb, err := sandbox.Start(ctx, sandbox.Config{RateLimit: rateLimit, RateWindow: rateWindow, TagRefresh: refresh, UpstreamLatency: latency, UpstreamBandwidth: bandwidth})
+			sb, err := sandbox.Start(ctx, sandbox.Config{RateLimit: rateLimit, RateWindow: rateWindow, TagRefresh: refresh, UpstreamLatency: latency, UpstreamBandwidth: bandwidth, RateLimits: ecrQuotas(quotas)})
 			if err != nil {
 				return err
 			}
@@ -96,6 +97,7 @@ its status. --with-rules creates the rules docker-hub, github, quay and ecr-publ
 	fl.DurationVar(&refresh, "tag-refresh", 0, "how long the cache serves a tag before re-checking upstream (default 24h)")
 	fl.DurationVar(&latency, "upstream-latency", 0, "added latency per upstream request, like the internet")
 	fl.Int64Var(&bandwidth, "upstream-bandwidth", 0, "upstream bandwidth in bytes/s (default unlimited)")
+	fl.BoolVar(&quotas, "ecr-quotas", false, "throttle the ECR API and the cache registry at ECR's per-account rate quotas (published ones; assumed for DescribeImages and the rule APIs)")
 	return cmd
 }
 

@@ -33,6 +33,7 @@ type setupFlags struct {
 	concurrency   int
 	lockFile      string
 	lock          *lock.File
+	probeTTL      time.Duration // reuse probe hits this long (probecache.go); 0 disables
 }
 
 // run is the one CI step: credentials, login, rules, scan, probe, warm, report.
@@ -142,7 +143,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 		// The cache fetches an index's platform manifests lazily: warm the one the build will use.
 		plats = []string{dockerfile.DefaultBuildPlatform}
 	}
-	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency})
+	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer, ProbeCache: f.probeCache(ctx, env, cfg, src, registry)}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency})
 	if err := f.writeOutputs(env, rep, m); err != nil {
 		return rep, err
 	}
@@ -218,6 +219,7 @@ func (f *setupFlags) add(cmd *cobra.Command, full bool) {
 	f.mf.add(cmd)
 	fl := cmd.Flags()
 	fl.IntVar(&f.concurrency, "concurrency", 10, "images probed and warmed at once")
+	fl.DurationVar(&f.probeTTL, "probe-cache", probeTTLDefault, "reuse cache hits found by setups sharing the token cache directory for this long (0: always ask ECR)")
 	fl.StringVar(&f.reportJSON, "report-json", "", "write the cache report as JSON to this file")
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON on stdout")
 	fl.StringVar(&f.lockFile, "lock", "", "enforce this lock file (`ecr-ptc lock`): each image must be served at its locked digest")

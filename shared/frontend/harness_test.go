@@ -207,6 +207,12 @@ func buildBuildx(tb testing.TB, dir string) string {
 
 func newWorld(tb testing.TB) *world {
 	tb.Helper()
+	return newWorldWith(tb, sandbox.Config{RateLimit: -1})
+}
+
+// newWorldWith is newWorld with the sandbox's configuration (shaping for the cold-build benchmark).
+func newWorldWith(tb testing.TB, cfg sandbox.Config) *world {
+	tb.Helper()
 	needs(tb)
 	w := &world{tb: tb, bkLog: &bytes.Buffer{}, proxies: map[string]*recorder{}}
 	w.bin = buildBinaries(tb)
@@ -218,7 +224,7 @@ func newWorld(tb testing.TB) *world {
 	tb.Cleanup(func() { removeAll(dir) })
 
 	ctx, cancel := context.WithCancel(context.Background())
-	sb, err := sandbox.Start(ctx, sandbox.Config{RateLimit: -1})
+	sb, err := sandbox.Start(ctx, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -120,6 +120,10 @@ func (e *ecrAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if terr := e.d.cfg.RateLimits.throttleECR(op); terr != nil {
+		writeJSON11Error(w, terr)
+		return
+	}
 	out, apiErr := handler(&ecrCall{ctx: r.Context(), op: op, who: who, body: body})
 	if apiErr != nil {
 		writeJSON11Error(w, apiErr)

@@ -236,6 +236,10 @@ func newRegistryHandler(d *deps) http.Handler {
 				return
 			}
 		}
+		if !d.cfg.RateLimits.Allow(registryOp(kind)) {
+			writeRegistryError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "Rate exceeded")
+			return
+		}
 		switch kind {
 		case "manifests":
 			serveManifest(ctx, d, w, r, name, ref)

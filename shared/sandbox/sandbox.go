@@ -39,6 +39,8 @@ type Config struct {
 	// Roles restricts which subjects may assume which roles; nil trusts every role of the account for
 	// any token the sandbox issuer signed with audience sts.amazonaws.com.
 	Roles map[string]RoleTrust
+	// RateLimits enforces ECR's API rate quotas as token buckets (ratelimit.go); nil: no limits.
+	RateLimits *RateLimits
 }
 
 // RoleTrust is the part of an IAM role's trust policy the sandbox's STS checks.

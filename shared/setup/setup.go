@@ -21,7 +21,9 @@ type Deps struct {
 	Mapper *mapping.Mapper
 	Images ecr.DescribeImagesAPI // probes; nil skips probing (every image is a miss)
 	Warmer *ecr.Warmer           // nil: no warming
-	Now    func() time.Time
+	// ProbeCache reuses recent probe hits of earlier setups sharing its directory; nil probes every time.
+	ProbeCache *ecr.ProbeCache
+	Now        func() time.Time
 }
 
 // Options tune a run.
@@ -86,53 +88,86 @@ func Run(ctx context.Context, uses []dockerfile.ImageUse, d Deps, o Options) *re
 	return rep
 }
 
+// probeAll probes the cache for every mapped image, one repository at a time (ecr.ProbeRepository): a warm
+// setup over N images in R repositories sends R DescribeImages calls, not N. Repositories are probed
+// o.Concurrency at a time.
 func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, d Deps, o Options) {
 	n := o.Concurrency
 	if n <= 0 {
 		n = 8
 	}
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
+	byRepo := map[string][]int{}
+	var repos []string
 	for i := range rep.Images {
 		im := &rep.Images[i]
 		if im.Outcome != "" {
 			continue
 		}
-		m := mapped[i]
 		if d.Images == nil {
 			im.Outcome, im.Reason = report.Miss, "not probed"
-			if m.Kind == mapping.WrongPath {
+			if m := mapped[i]; m.Kind == mapping.WrongPath {
 				im.Outcome, im.Reason = report.Error, m.Reason
 			}
 			continue
 		}
+		r := mapped[i].Repository
+		if _, ok := byRepo[r]; !ok {
+			repos = append(repos, r)
+		}
+		byRepo[r] = append(byRepo[r], i)
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, repo := range repos {
+		which := byRepo[repo]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
-			tag := m.Tag
-			if im.Locked {
-				tag = "" // a locked image is wanted by digest, whatever the tag says now
-			}
-			res, err := ecr.Probe(ctx, d.Images, m.Repository, tag, m.Digest)
-			im.DurationMS = time.Since(start).Milliseconds()
-			switch {
-			case err != nil:
-				im.Outcome, im.Reason = report.Error, err.Error()
-			case res.Outcome == ecr.Hit:
-				im.Outcome, im.Digest, im.Size, im.PushedAt = report.Hit, res.Digest, res.Size, res.PushedAt
-				if m.Digest != "" && m.Tag != "" && res.Digest != m.Digest {
-					// tag@digest: the build asks the cache for the digest, which it does not hold.
-					im.Outcome = report.Fallback
-					im.Reason = fmt.Sprintf("the cache's %s is %s, not the pinned %s; the build falls back to the upstream", m.Tag, res.Digest, m.Digest)
+			ids := make([]ecr.ProbeID, len(which))
+			for k, i := range which {
+				m := mapped[i]
+				ids[k] = ecr.ProbeID{Tag: m.Tag, Digest: m.Digest}
+				if rep.Images[i].Locked || m.Tag == "" {
+					ids[k] = ecr.ProbeID{Digest: m.Digest} // a locked image is wanted by digest, whatever the tag says now
 				}
-			case m.Kind == mapping.WrongPath:
-				// Not cached, and no pull can fill that path: the build would fail on it.
-				im.Outcome, im.Reason = report.Error, m.Reason
-			default:
-				im.Outcome, im.Reason = report.Miss, res.Reason
+			}
+			results, cached := d.ProbeCache.Get(repo, ids)
+			var err error
+			if !cached {
+				results, err = ecr.ProbeRepository(ctx, d.Images, repo, ids, nil)
+				if err == nil {
+					_ = d.ProbeCache.Put(repo, ids, results) // best effort: the next setup probes again
+				}
+			}
+			took := time.Since(start).Milliseconds()
+			for k, i := range which {
+				im, m := &rep.Images[i], mapped[i]
+				im.DurationMS = took
+				if err != nil {
+					im.Outcome, im.Reason = report.Error, err.Error()
+					continue
+				}
+				res := results[k]
+				switch {
+				case res.Outcome == ecr.Hit:
+					im.Outcome, im.Digest, im.Size, im.PushedAt = report.Hit, res.Digest, res.Size, res.PushedAt
+					if cached {
+						im.Reason = "a setup sharing the token cache directory found it cached moments ago (probe cache)"
+					}
+					if m.Digest != "" && m.Tag != "" && !im.Locked && res.Digest != m.Digest {
+						// tag@digest: the build asks the cache for the digest, which it does not hold.
+						im.Outcome = report.Fallback
+						im.Reason = fmt.Sprintf("the cache's %s is %s, not the pinned %s; the build falls back to the upstream", m.Tag, res.Digest, m.Digest)
+					}
+				case m.Kind == mapping.WrongPath:
+					// Not cached, and no pull can fill that path: the build would fail on it.
+					im.Outcome, im.Reason = report.Error, m.Reason
+				default:
+					im.Outcome, im.Reason = report.Miss, res.Reason
+				}
 			}
 		}()
 	}

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
+)
+
+// probeCache is setup's cache of DescribeImages hits: the token cache's directory (--token-cache,
+// $ECR_PTC_TOKEN_CACHE, else $RUNNER_TEMP/ecr-ptc), so it is job-scoped by default and runner-scoped
+// where the runner points ECR_PTC_TOKEN_CACHE at a directory its jobs share. Entries are keyed like the
+// tokens: the ECR endpoint, the region, the caller's identity and the registry.
+// TODO(issue 11): use the token cache's directory and identity checks once they land, instead of
+// repeating login's identity here.
+func (f *setupFlags) probeCache(ctx context.Context, env Env, cfg aws.Config, src credSource, registry string) *ecrx.ProbeCache {
+	if f.probeTTL <= 0 {
+		return nil
+	}
+	dir := cmp.Or(f.lf.tokenCache, env.getenv("ECR_PTC_TOKEN_CACHE"))
+	if dir == "" && env.getenv("RUNNER_TEMP") != "" {
+		dir = filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc")
+	}
+	if dir == "" {
+		return nil
+	}
+	identity := src.String()
+	if src.Kind == "default-chain" {
+		c, err := cfg.Credentials.Retrieve(ctx)
+		if err != nil {
+			return nil
+		}
+		identity += "|" + c.AccessKeyID
+	}
+	key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", cfg.Region), identity, []string{registry})
+	return &ecrx.ProbeCache{Dir: dir, Key: key, TTL: f.probeTTL}
+}
+
+// probeTTLDefault is --probe-cache's default.
+const probeTTLDefault = ecrx.ProbeCacheTTL
