@@ -113,13 +113,14 @@ module.exports = {
   onboarding: false,
   requireConfig: "optional",
   packageRules: [...preset.packageRules, { matchDatasources: ["docker"], registryUrls: ["http://%s"] }],
+  hostRules: [{ matchHost: "127.0.0.1", allowInternal: true }],
 };
 `, preset, hub)
 	if err := os.WriteFile(cfg, []byte(js), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	base := t.TempDir()
-	cctx, ccancel := context.WithTimeout(ctx, 5*time.Minute)
+	cctx, ccancel := context.WithTimeout(ctx, 10*time.Minute) // a loaded machine
 	defer ccancel()
 	cmd := exec.CommandContext(cctx, node, renovate, "--platform=local")
 	cmd.Dir = repo
@@ -141,10 +142,18 @@ module.exports = {
 		t.Fatalf("renovate: %v\n%s", err, tail(out.String(), 60))
 	}
 	log := out.String()
+	if p := os.Getenv("ECR_PTC_RENOVATE_LOG"); p != "" {
+		_ = os.WriteFile(p, out.Bytes(), 0o644)
+	}
 	for name, d := range map[string]string{"node (lock)": newNode, "alpine (Dockerfile)": newAlpine} {
 		if !strings.Contains(log, `"newDigest":"`+d+`"`) {
 			t.Errorf("Renovate did not propose %s's new digest %s\n%s", name, d, tail(updatesOf(log), 80))
 		}
+	}
+	// Branches: the lock's digests grouped in one; no branch for node:22 (it exists upstream, but the
+	// lock only takes digest updates: a tag change belongs in the Dockerfile).
+	if !strings.Contains(log, `"branch":"renovate/ecr-ptc-lock-digests"`) || strings.Contains(log, `"branch":"renovate/docker.io-library-node-22`) {
+		t.Errorf("unexpected branches\n%s", tail(updatesOf(log), 80))
 	}
 }
 
