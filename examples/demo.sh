@@ -28,3 +28,11 @@ echo "== setup, warm: every image is a hit, nothing goes upstream"
 "$ecr_ptc" sandbox stats --reset >/dev/null
 "$ecr_ptc" setup examples/ --report-json "$DOCKER_CONFIG/report-warm.json"
 "$ecr_ptc" sandbox stats
+echo
+
+echo "== fresh and affordable: is anything behind its upstream tag? what do the cache repositories cost?"
+"$ecr_ptc" stale examples/
+"$ecr_ptc" refresh node:20-bookworm-slim --yes
+"$ecr_ptc" cache report --unpulled-days 30
+"$ecr_ptc" cache lifecycle --expire-untagged-days 1 --expire-unpulled-days 90 --apply >/dev/null
+"$ecr_ptc" cache lifecycle --expire-untagged-days 1 --expire-unpulled-days 90
