@@ -62,9 +62,10 @@ func TestE2EStaleAndRefresh(t *testing.T) {
 	}
 
 	// The tag moves upstream: the cache still serves the old digest, the lock pins it.
-	moved, err := w.sb.MoveTag("docker-hub", "library/node", "20")
-	if err != nil {
-		t.Fatal(err)
+	r = w.run("sandbox", "move-tag", "docker-hub", "library/node:20")
+	moved := strings.TrimSpace(r.stdout[strings.LastIndex(r.stdout, " ")+1:])
+	if r.code != 0 || !strings.HasPrefix(moved, "sha256:") || moved == locked {
+		t.Fatalf("sandbox move-tag: %+v", r)
 	}
 	r = w.run("stale", src, "--all-stages", "--lock", lockPath, "--fail-on-stale")
 	if r.code != 1 || !strings.Contains(r.stdout, "locked-behind") || !strings.Contains(r.stdout, "VERDICT") || !strings.Contains(r.stderr, "1 image(s) stale or locked behind") {
@@ -123,6 +124,9 @@ func TestE2EFreshnessBadInput(t *testing.T) {
 		{[]string{"refresh", "node@sha256:" + strings.Repeat("a", 64)}, 1, "pinned by digest"},
 		{[]string{"refresh", "localhost:5000/app:1"}, 1, "the cache does not serve it"},
 		{[]string{"refresh", "Not A Ref"}, 1, "the cache does not serve it"},
+		{[]string{"sandbox", "move-tag", "docker-hub", "library/node"}, 2, "is not REPOSITORY:TAG"},
+		{[]string{"sandbox", "move-tag", "nope", "library/node:20"}, 1, "no upstream stand-in"},
+		{[]string{"sandbox", "move-tag", "docker-hub", "library/node:404"}, 1, "has no library/node:404 to move"},
 	} {
 		r := w.run(c.args...)
 		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
