@@ -135,3 +135,23 @@ func TestE2EFreshnessBadInput(t *testing.T) {
 		}
 	}
 }
+
+// Unknown verdicts: an image the cache has not imported yet (stale must not import it: DescribeImages
+// only), and an upstream that cannot answer (Docker Hub answers a missing repository 401).
+func TestE2EStaleUnknown(t *testing.T) {
+	w := newWorld(t, sandbox.Config{})
+	w.ruleDefaults("docker-hub")
+	src := w.dockerfile("FROM busybox:1.36\nFROM example/missing:1\n")
+	r := w.run("stale", src, "--all-stages", "--json", "--fail-on-stale")
+	got := staleResults(t, r.stdout)
+	if b := got["docker.io/library/busybox:1.36"]; r.code != 0 || b.Verdict != freshness.Unknown || !strings.Contains(b.Reason, "not in the cache yet") || b.UpstreamDigest == "" {
+		t.Fatalf("busybox: %+v %+v", r, b)
+	}
+	if m := got["docker.io/example/missing:1"]; m.Verdict != freshness.Unknown || !strings.Contains(m.Reason, "cannot read the upstream tag") {
+		t.Fatalf("missing: %+v", m)
+	}
+	if st := w.stats(); st.RepositoriesCreated != 0 || st.UpstreamFetches != 0 {
+		t.Fatalf("stale imported something: %+v", st)
+	}
+	w.done()
+}
