@@ -1,7 +1,8 @@
 // Package gitlab is ecr-ptc's GitLab CI front door: it writes the dotenv report (artifacts: reports:
 // dotenv) that hands the registry and build arguments to later jobs, a JUnit report (artifacts: reports:
-// junit) with one test case per image, and collapsible log sections. The CI/CD component in
-// gitlab/templates runs `ecr-ptc setup --ci gitlab`, which hands the report to this Door.
+// junit) with one test case per image, and collapsible log sections. The CI/CD component, in the
+// repository's root templates/ where GitLab looks for components, runs `ecr-ptc setup --ci gitlab`, which
+// hands the report to this Door.
 package gitlab
 
 import (

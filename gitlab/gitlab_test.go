@@ -22,7 +22,7 @@ import (
 
 var update = flag.Bool("update", false, "regenerate gitlab/ecr-ptc.gitlab-ci.yml from the component")
 
-const component = "gitlab/templates/ecr-ptc.yml"
+const component = "templates/ecr-ptc.yml"
 const classic = "gitlab/ecr-ptc.gitlab-ci.yml"
 
 var inputRef = regexp.MustCompile(`\$\[\[ inputs\.([a-z-]+) \]\]`)
@@ -61,7 +61,7 @@ func generateClassic(t *testing.T, root string) []byte {
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	b.WriteString("# GENERATED from gitlab/templates/ecr-ptc.yml by `go test ./gitlab -update`; edit the component instead.\n")
+	b.WriteString("# GENERATED from templates/ecr-ptc.yml by `go test ./gitlab -update`; edit the component instead.\n")
 	b.WriteString("# The classic template, for include: project/remote/local: the component's inputs are these variables.\n")
 	b.WriteString("variables:\n")
 	for _, n := range names {
@@ -120,7 +120,7 @@ func TestGitLabFilesMatchSchema(t *testing.T) {
 	citest.Validate(t, s, docs[0], component+" (spec)")
 	citest.Validate(t, s, docs[1], component+" (jobs)")
 	files, _ := filepath.Glob(filepath.Join(root, "gitlab", "examples", "*.yml"))
-	files = append(files, filepath.Join(root, classic))
+	files = append(files, filepath.Join(root, classic), filepath.Join(root, "gitlab", "catalog-release.gitlab-ci.yml"))
 	for _, f := range files {
 		for i, d := range citest.YAMLDocs(t, f) {
 			citest.Validate(t, s, d, fmt.Sprintf("%s (document %d)", f, i+1))

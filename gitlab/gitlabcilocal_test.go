@@ -3,8 +3,8 @@ package gitlab_test
 // The GitLab examples for real under gitlab-ci-local (--force-shell-executor, no Docker) against the
 // sandbox: the component's ecr-ptc-setup job with an OIDC token minted by the sandbox issuer (what
 // id_tokens would hold), then ecr-ptc-report. The build jobs themselves need a container engine and are
-// not run. The include: component line becomes include: local (same inputs), as gitlab-ci-local cannot
-// fetch a component from a GitLab server.
+// not run. The examples run as written: their include: component is fetched from a loopback GitLab
+// mirror (forge_test.go), as GitLab resolves it.
 
 import (
 	"os"
@@ -17,29 +17,31 @@ import (
 	"github.com/ecr-ptc/ecr-ptc/actions/citest"
 )
 
-// project lays out a GitLab project from an example: the component, an app/ Dockerfile and the example
-// as .gitlab-ci.yml, committed in a git repository with an origin (gitlab-ci-local reads both).
-func project(t *testing.T, root, example string) string {
+// exampleCI reads an example CI file of gitlab/examples.
+func exampleCI(t *testing.T, root, example string) string {
 	t.Helper()
-	dir := t.TempDir()
 	data, err := os.ReadFile(filepath.Join(root, "gitlab", "examples", example))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ci := strings.Replace(string(data), "component: $CI_SERVER_FQDN/ecr-ptc/ecr-ptc/ecr-ptc@v0.1.0", "local: templates/ecr-ptc.yml", 1)
-	if ci == string(data) {
-		t.Fatalf("%s does not include the component", example)
-	}
-	tmpl, _ := os.ReadFile(filepath.Join(root, component))
+	return string(data)
+}
+
+// project lays out a user's GitLab project group/app on the forge's instance: ci as .gitlab-ci.yml (its
+// includes pointed at the forge) and an app/ Dockerfile, committed in a git repository whose origin is
+// on the forge (gitlab-ci-local reads both; components come from the origin's instance).
+func project(t *testing.T, root string, f *forge, ci string) string {
+	t.Helper()
+	dir := t.TempDir()
 	app, _ := os.ReadFile(filepath.Join(root, "actions", "testdata", "selftest", "web", "Dockerfile"))
-	for name, body := range map[string][]byte{".gitlab-ci.yml": []byte(ci), "templates/ecr-ptc.yml": tmpl, "app/Dockerfile": app} {
+	for name, body := range map[string][]byte{".gitlab-ci.yml": []byte(f.Localize(ci)), "app/Dockerfile": app} {
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		if err := os.WriteFile(p, body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "example"}, {"remote", "add", "origin", "https://gitlab.example.com/group/app.git"}} {
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-qm", "example"}, {"remote", "add", "origin", f.Origin("group/app")}} {
 		cmd := exec.Command("git", args...)
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -66,9 +68,10 @@ func TestGitLabCILocal(t *testing.T) {
 	// What id_tokens puts in the job; through the environment, so it is on no command line.
 	w.Set("ECR_PTC_ID_TOKEN", token)
 	host := w.SB.RegistryHost
+	f := startForge(t, root, "v0.1.0")
 
 	t.Run("docker-in-docker", func(t *testing.T) {
-		dir := project(t, root, "docker-in-docker.gitlab-ci.yml")
+		dir := project(t, root, f, exampleCI(t, root, "docker-in-docker.gitlab-ci.yml"))
 		out, err := w.Run(t, dir, gcl, "--force-shell-executor", "--no-color", "ecr-ptc-setup", "ecr-ptc-report")
 		w.NoSecrets(t, out, "the gitlab-ci-local output")
 		if err != nil {
@@ -108,7 +111,7 @@ func TestGitLabCILocal(t *testing.T) {
 	})
 
 	t.Run("kaniko-rewrite", func(t *testing.T) {
-		dir := project(t, root, "kaniko.gitlab-ci.yml")
+		dir := project(t, root, f, exampleCI(t, root, "kaniko.gitlab-ci.yml"))
 		out, err := w.Run(t, dir, gcl, "--force-shell-executor", "--no-color", "ecr-ptc-setup")
 		w.NoSecrets(t, out, "the gitlab-ci-local output")
 		if err != nil {
@@ -119,5 +122,19 @@ func TestGitLabCILocal(t *testing.T) {
 			t.Errorf("rewritten Dockerfile: %v\n%s\n%s", err, rewritten, out)
 		}
 		w.NoSecretsInFiles(t, filepath.Join(dir, ".ecr-ptc"), filepath.Join(dir, ".gitlab-ci-local", "output"))
+	})
+
+	// The classic template with include: project from the mirror and ECR_PTC_* variables, as written.
+	t.Run("classic-project", func(t *testing.T) {
+		dir := project(t, root, f, exampleCI(t, root, "classic.gitlab-ci.yml"))
+		out, err := w.Run(t, dir, gcl, "--force-shell-executor", "--no-color", "ecr-ptc-setup")
+		w.NoSecrets(t, out, "the gitlab-ci-local output")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		env, err := os.ReadFile(filepath.Join(dir, "ecr-ptc.env"))
+		if err != nil || !strings.Contains(string(env), "ECR_PTC_REGISTRY="+host+"\n") {
+			t.Errorf("no dotenv report naming the registry (%v):\n%s\n%s", err, env, out)
+		}
 	})
 }
