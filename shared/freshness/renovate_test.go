@@ -109,6 +109,13 @@ func TestRenovateProposesNewDigests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Renovate's own validator accepts the preset as it is shipped.
+	vctx, vcancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer vcancel()
+	validator := filepath.Join(filepath.Dir(renovate), "config-validator.js")
+	if out, err := exec.CommandContext(vctx, node, validator, "--strict", preset).CombinedOutput(); err != nil || !strings.Contains(string(out), "validated successfully") {
+		t.Fatalf("renovate-config-validator --strict %s: %v\n%s", preset, err, tail(string(out), 20))
+	}
 	cfg := filepath.Join(t.TempDir(), "config.js")
 	js := fmt.Sprintf(`const preset = require(%q);
 module.exports = {
