@@ -225,7 +225,7 @@ tags on templates have broken pull-through cache imports before: ecr-ptc's templ
 				}
 			}
 			if asJSON {
-				return writeJSON(env.Stdout, map[string]any{"applied": apply, "policy": policy, "changes": changes})
+				return writeJSON(env.Stdout, map[string]any{"applied": apply, "policy": policy, "changes": changes, "notes": lifecycleNotes})
 			}
 			printLifecycle(env, changes, apply)
 			return nil
@@ -237,6 +237,12 @@ tags on templates have broken pull-through cache imports before: ecr-ptc's templ
 	cmd.Flags().BoolVar(&apply, "apply", false, "make the changes (default: show them)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	return cmd
+}
+
+// lifecycleNotes are what every user of `cache lifecycle` must know.
+var lifecycleNotes = []string{
+	"repository creation templates apply only to repositories created after them; existing cache repositories get the policy directly (the repository rows).",
+	"tags on repository creation templates have broken pull-through cache imports before, so ecr-ptc's templates carry no resourceTags.",
 }
 
 func printLifecycle(env Env, changes []cachecost.Change, applied bool) {
@@ -271,8 +277,9 @@ func printLifecycle(env Env, changes []cachecost.Change, applied bool) {
 			fmt.Fprintf(env.Stderr, "warning: template %s: %s\n", c.Name, c.Warning)
 		}
 	}
-	fmt.Fprintln(env.Stderr, "note: repository creation templates apply only to repositories created after them; existing cache repositories get the policy directly (the repository rows).")
-	fmt.Fprintln(env.Stderr, "note: tags on repository creation templates have broken pull-through cache imports before, so ecr-ptc's templates carry no resourceTags.")
+	for _, n := range lifecycleNotes {
+		fmt.Fprintln(env.Stderr, "note: "+n)
+	}
 	switch {
 	case pending == 0:
 		fmt.Fprintln(env.Stderr, "nothing to change: every cache repository and template already has this policy.")

@@ -95,8 +95,9 @@ func TestE2ECacheReportAndLifecycle(t *testing.T) {
 	r = w.run(append(args, "--apply", "--json")...)
 	var plan struct {
 		Changes []cachecost.Change `json:"changes"`
+		Notes   []string           `json:"notes"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil || r.code != 0 || len(plan.Changes) != 4 {
+	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil || r.code != 0 || len(plan.Changes) != 4 || len(plan.Notes) != 2 {
 		t.Fatalf("second apply: %+v %v", r, err)
 	}
 	for _, c := range plan.Changes {

@@ -96,7 +96,7 @@ func TestE2EStaleAndRefresh(t *testing.T) {
 	if r := w.run("stale", src, "--all-stages", "--json"); staleResults(t, r.stdout)["docker.io/library/node:20"].CachedDigest != locked {
 		t.Fatal("a dry run or a refusal changed the cache")
 	}
-	r = w.run("refresh", w.sb.RegistryHost+"/docker-hub/library/node:20", "--yes", "--json")
+	r = w.run("refresh", w.sb.RegistryHost+"/docker-hub/library/node:20", "--yes", "--json", "--lock", lockPath, "--allow-locked")
 	var plans []struct{ Ref, OldDigest, NewDigest, Action string }
 	if err := json.Unmarshal([]byte(r.stdout), &plans); err != nil || r.code != 0 || len(plans) != 1 || plans[0].OldDigest != locked || plans[0].NewDigest != moved || plans[0].Action != "refreshed" {
 		t.Fatalf("refresh --yes: %+v %+v", r, plans)
