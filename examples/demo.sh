@@ -28,3 +28,16 @@ echo "== setup, warm: every image is a hit, nothing goes upstream"
 "$ecr_ptc" sandbox stats --reset >/dev/null
 "$ecr_ptc" setup examples/ --report-json "$DOCKER_CONFIG/report-warm.json"
 "$ecr_ptc" sandbox stats
+echo
+
+echo "== fresh and affordable: is anything behind its upstream tag? what do the cache repositories cost?"
+"$ecr_ptc" stale examples/
+echo "-- upstream publishes a new node:20-bookworm-slim: the cache serves the old digest until its daily re-check"
+"$ecr_ptc" sandbox move-tag docker-hub library/node:20-bookworm-slim
+"$ecr_ptc" stale examples/ --fail-on-stale || echo "(stale exited $?: --fail-on-stale)"
+"$ecr_ptc" refresh node:20-bookworm-slim
+"$ecr_ptc" refresh node:20-bookworm-slim --yes
+"$ecr_ptc" stale examples/ --fail-on-stale
+"$ecr_ptc" cache report --unpulled-days 30
+"$ecr_ptc" cache lifecycle --expire-untagged-days 1 --expire-unpulled-days 90 --apply >/dev/null
+"$ecr_ptc" cache lifecycle --expire-untagged-days 1 --expire-unpulled-days 90

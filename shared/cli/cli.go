@@ -153,6 +153,7 @@ environment.`,
 		newSandboxCmd(env),
 		newMirrorConfigCmd(env),
 		newVersionCmd(env),
+		newStaleCmd(env), newRefreshCmd(env), newCacheCmd(env), // stale.go, refresh.go, cache.go
 	)
 	return root
 }

@@ -89,6 +89,7 @@ its status. --with-rules creates the rules docker-hub, github, quay and ecr-publ
 		},
 	}
 	cmd.AddCommand(newSandboxStatsCmd(env))
+	cmd.AddCommand(newSandboxMoveTagCmd(env)) // sandbox_movetag.go
 	fl := cmd.Flags()
 	fl.StringVar(&envFile, "env-file", "", "also write the variables as KEY=VALUE lines to this file (mode 0600)")
 	fl.BoolVar(&withRules, "with-rules", false, "create the docker-hub, github, quay and ecr-public rules at start")

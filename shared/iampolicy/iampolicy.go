@@ -96,5 +96,6 @@ func Admin(o Options) Document {
 			"ecr:ValidatePullThroughCacheRule",
 		}, Resource: []string{"*"}},
 		{Sid: "InspectCache", Effect: "Allow", Action: []string{"ecr:DescribeImages", "ecr:DescribeRepositories"}, Resource: o.repositories()},
+		cacheHousekeeping(o), creationTemplates(), // housekeeping.go
 	}}
 }

@@ -80,6 +80,7 @@ func newECRHandler(d *deps) http.Handler {
 		"DescribeRepositories":          e.describeRepositories,
 		"BatchGetImage":                 e.batchGetImage,
 	}
+	registerCacheAdminOps(e) // cacheadmin.go
 	return e
 }
 

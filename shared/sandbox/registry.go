@@ -565,6 +565,7 @@ func importChild(ctx context.Context, d *deps, u *upstream, rule RuleRecord, rep
 func ensureRepository(d *deps, repo string, rule RuleRecord) {
 	if d.store.EnsureRepository(repo, trimPrefix(rule.ECRRepositoryPrefix)) {
 		d.stats.Update(func(s *StatsSnapshot) { s.RepositoriesCreated++ })
+		d.store.applyCreationTemplate(repo, "PULL_THROUGH_CACHE") // cacheadmin.go
 	}
 }
 

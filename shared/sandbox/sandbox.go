@@ -301,5 +301,6 @@ func newStatsHandler(d *deps) http.Handler {
 		d.faults.Add(f)
 	})
 	mux.HandleFunc("DELETE /faults", func(w http.ResponseWriter, r *http.Request) { d.faults.Clear() })
+	registerMoveTagControl(mux, d) // movetag.go
 	return mux
 }

@@ -21,6 +21,8 @@ type StatsSnapshot struct {
 	// UpstreamManifestGets counts the manifest GETs each stand-in served, from any client: what Docker
 	// Hub's rate limit counts as pulls.
 	UpstreamManifestGets map[string]int `json:"upstreamManifestGets"`
+	// UpstreamHeads counts manifest HEADs each stand-in served: Docker Hub does not count them as pulls.
+	UpstreamHeads        map[string]int `json:"upstreamManifestHeads"`
 	CacheHits            int            `json:"cacheHits"`        // manifest requests served from the cache
 	CacheMisses          int            `json:"cacheMisses"`      // manifest requests that went upstream or failed
 	DigestColdMisses     int            `json:"digestColdMisses"` // digest requests refused on a cold cache
@@ -39,6 +41,7 @@ func (st *Stats) Update(fn func(*StatsSnapshot)) {
 		st.s.ECRRequests = map[string]int{}
 		st.s.STSRequests = map[string]int{}
 		st.s.UpstreamManifestGets = map[string]int{}
+		st.s.UpstreamHeads = map[string]int{}
 	}
 	fn(&st.s)
 }
@@ -52,6 +55,7 @@ func (st *Stats) Snapshot() StatsSnapshot {
 	c.ECRRequests = copyMap(st.s.ECRRequests)
 	c.STSRequests = copyMap(st.s.STSRequests)
 	c.UpstreamManifestGets = copyMap(st.s.UpstreamManifestGets)
+	c.UpstreamHeads = copyMap(st.s.UpstreamHeads)
 	return c
 }
 

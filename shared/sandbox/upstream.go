@@ -152,6 +152,9 @@ func (u *upstream) handler() http.Handler {
 		if kind == "manifests" && r.Method == http.MethodGet {
 			u.d.stats.Update(func(s *StatsSnapshot) { s.UpstreamManifestGets[u.name]++ })
 		}
+		if kind == "manifests" && r.Method == http.MethodHead {
+			u.d.stats.Update(func(s *StatsSnapshot) { s.UpstreamHeads[u.name]++ })
+		}
 		u.inner.ServeHTTP(w, r)
 	})
 }
