@@ -191,7 +191,8 @@ func (rw *rewriter) effectiveDefaults() []int {
 
 // markedGlobals evaluates the global ARGs as buildMetaArgs does, with the first n bytes of the default
 // of a.meta[idx] wrapped in markers. nil when an ARG fails to evaluate.
-func (rw *rewriter) markedGlobals(idx, n int) *llb.EnvList {
+// With idx < 0, the value of build arg buildArg is wrapped instead, wherever a declaration takes it.
+func (rw *rewriter) markedGlobals(idx, n int, buildArg string) *llb.EnvList {
 	a := rw.a
 	args := a.defaults
 	k := 0
@@ -199,6 +200,9 @@ func (rw *rewriter) markedGlobals(idx, n int) *llb.EnvList {
 		for _, kp := range cmd.Args {
 			var val *string
 			if v, ok := a.opts.BuildArgs[kp.Key]; ok {
+				if idx < 0 && kp.Key == buildArg {
+					v = markOpen + v + markClose
+				}
 				val = &v
 			} else if kp.Value != nil {
 				w := *kp.Value
@@ -231,7 +235,7 @@ func (rw *rewriter) argSegment(d *state) (done bool, why string) {
 		if lit == "" {
 			continue
 		}
-		env := rw.markedGlobals(idx, len(lit))
+		env := rw.markedGlobals(idx, len(lit), "")
 		if env == nil {
 			continue
 		}
@@ -258,7 +262,10 @@ func (rw *rewriter) segment(idx int, lit string, env *llb.EnvList) segDecision {
 	if dec, ok := rw.segDone[key]; ok {
 		return dec
 	}
-	dec := rw.decideSegment(m, lit, env)
+	dec := segDecision{why: fmt.Sprintf("the default of ARG %s is already rewritten as a whole reference; left unchanged", m.key)}
+	if !rw.argDone[key] {
+		dec = rw.decideMarked(m.key, lit, env)
+	}
 	rw.segDone[key] = dec
 	if dec.why != "" || dec.text == "" {
 		return dec
@@ -273,13 +280,12 @@ func (rw *rewriter) segment(idx int, lit string, env *llb.EnvList) segDecision {
 	return dec
 }
 
-func (rw *rewriter) decideSegment(m metaArg, lit string, env *llb.EnvList) segDecision {
+// decideMarked decides what replaces lit, the marked text of ARG name in env: the same cache text must
+// serve every base name that the text reaches, each starting with it.
+func (rw *rewriter) decideMarked(name, lit string, env *llb.EnvList) segDecision {
 	a := rw.a
 	leave := func(format string, args ...any) segDecision {
 		return segDecision{why: fmt.Sprintf(format, args...) + "; left unchanged"}
-	}
-	if rw.argDone[fmt.Sprintf("%d/%s", m.cmd, m.key)] {
-		return leave("the default of ARG %s is already rewritten as a whole reference", m.key)
 	}
 	// Every global ARG whose value holds the marked text: none may be visible inside a stage.
 	var carriers []string
@@ -298,11 +304,11 @@ func (rw *rewriter) decideSegment(m metaArg, lit string, env *llb.EnvList) segDe
 				continue
 			}
 			for _, kp := range ac.Args {
-				if kp.Key == m.key {
-					return leave("ARG %s is also used inside stage %s (line %d), where rewriting its default would change its value", m.key, d.id, startLine(ac.Location()))
+				if kp.Key == name {
+					return leave("ARG %s is also used inside stage %s (line %d), where rewriting its value would change it", name, d.id, startLine(ac.Location()))
 				}
 				if slices.Contains(carriers, kp.Key) {
-					return leave("ARG %s carries the default of ARG %s into stage %s (line %d), where rewriting it would change its value", kp.Key, m.key, d.id, startLine(ac.Location()))
+					return leave("ARG %s carries the value of ARG %s into stage %s (line %d), where rewriting it would change it", kp.Key, name, d.id, startLine(ac.Location()))
 				}
 			}
 		}
@@ -315,32 +321,32 @@ func (rw *rewriter) decideSegment(m metaArg, lit string, env *llb.EnvList) segDe
 		line := startLine(d.stage.Location)
 		if d.stage.Platform != "" {
 			if r, err := a.lex.ProcessWordWithMatches(d.stage.Platform, env); err != nil || strings.Contains(r.Result, markOpen) {
-				return leave("ARG %s is used in --platform on line %d", m.key, line)
+				return leave("ARG %s is used in --platform on line %d", name, line)
 			}
 		}
 		r, err := a.lex.ProcessWordWithMatches(d.raw, env)
 		if err != nil {
-			return leave("ARG %s cannot be traced through the base name on line %d", m.key, line)
+			return leave("ARG %s cannot be traced through the base name on line %d", name, line)
 		}
 		if !strings.Contains(r.Result, markOpen) && !strings.Contains(r.Result, markClose) {
 			continue
 		}
 		seg, suffix, ok := splitMarked(r.Result)
 		if !ok || seg != lit || seg+suffix != d.base {
-			return leave("ARG %s is used inside the base name on line %d, not only at its start", m.key, line)
+			return leave("ARG %s is used inside the base name on line %d, not only at its start", name, line)
 		}
 		if d.parent != nil || d.base == scratchName {
-			return leave("ARG %s also names a stage or scratch on line %d", m.key, line)
+			return leave("ARG %s also names a stage or scratch on line %d", name, line)
 		}
 		t, why, mapped := rw.cut(d.base, suffix)
 		if !mapped {
-			return leave("ARG %s also starts %s on line %d, which the cache does not serve", m.key, d.base, line)
+			return leave("ARG %s also starts %s on line %d, which the cache does not serve", name, d.base, line)
 		}
 		if why != "" {
 			return segDecision{why: why}
 		}
 		if text != "" && t != text {
-			return leave("ARG %s starts references that need different cache texts (lines %d and %d)", m.key, first, line)
+			return leave("ARG %s starts references that need different cache texts (lines %d and %d)", name, first, line)
 		}
 		text, first = t, line
 	}
@@ -385,4 +391,48 @@ func (rw *rewriter) argToken(decl *metaArg) (ptext, bool) {
 		return ptext{}, false
 	}
 	return tok, true
+}
+
+// MapBuildArgs returns opts.BuildArgs with every image-valued build arg replaced by its cache value, for
+// a build of the rewritten Dockerfile (or the original) with --build-arg: BASE=quay.io/org/app:1 becomes
+// BASE=<cache>/quay/org/app:1, and a registry-valued REG=quay.io, which starts every base name it is used
+// in, becomes REG=<cache>/quay. A build arg is mapped only when every base name its value reaches starts
+// with it and takes the same cache text, and no stage sees it. The Changes say what was mapped and why
+// the others that reach a base name were not (Instruction "build-arg", Line the ARG's first declaration).
+func MapBuildArgs(file string, data []byte, opts Options, m Mapper) (map[string]string, []Change, error) {
+	a, err := analyze(file, data, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	rw := &rewriter{a: a, src: newSource(data, a.res.EscapeToken), m: m, argDone: map[string]bool{}, segDone: map[string]segDecision{}}
+	out := maps.Clone(opts.BuildArgs)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for _, k := range slices.Sorted(maps.Keys(opts.BuildArgs)) {
+		v := opts.BuildArgs[k]
+		line := 0
+		for _, ma := range a.meta {
+			if ma.key == k {
+				line = ma.line
+				break
+			}
+		}
+		if line == 0 || v == "" {
+			continue // not a global ARG: it cannot reach a base name
+		}
+		env := rw.markedGlobals(-1, 0, k)
+		if env == nil {
+			continue
+		}
+		dec := rw.decideMarked(k, v, env)
+		switch {
+		case dec.why != "":
+			rw.change(line, "build-arg", k+"="+v, "", dec.why)
+		case dec.text != "":
+			out[k] = dec.text
+			rw.change(line, "build-arg", k+"="+v, k+"="+dec.text, "")
+		}
+	}
+	return out, rw.changes, nil
 }

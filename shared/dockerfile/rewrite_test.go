@@ -102,3 +102,36 @@ func TestRewriteMapperChangesTag(t *testing.T) {
 		t.Errorf("got %q %+v %v", out, changes, err)
 	}
 }
+
+// TestMapBuildArgs: image- and registry-valued build args take their cache values; others stay.
+func TestMapBuildArgs(t *testing.T) {
+	in := "ARG BASE=alpine:3\nARG REG\nARG TAG=1\nARG LOCAL\nFROM ${BASE} AS a\nFROM ${REG}/prometheus/node-exporter:${TAG} AS b\nFROM ${LOCAL}/x AS c\nARG LOCAL\n"
+	args := map[string]string{"BASE": "quay.io/prometheus/busybox:glibc", "REG": "quay.io", "TAG": "v1.8.0", "LOCAL": "quay.io", "OTHER": "node:20"}
+	got, changes, err := MapBuildArgs("Dockerfile", []byte(in), Options{BuildArgs: args}, testMapper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"BASE": cacheHost + "/quay/prometheus/busybox:glibc", "REG": cacheHost + "/quay", "TAG": "v1.8.0", "LOCAL": "quay.io", "OTHER": "node:20"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	var left bool
+	for _, c := range changes {
+		left = left || (c.To == "" && c.Line == 4 && strings.Contains(c.Note, "inside stage c"))
+	}
+	if !left {
+		t.Errorf("LOCAL not reported unchanged: %+v", changes)
+	}
+	// The mapped values, given to a build of the original file, reach the cache.
+	a, err := Analyze("Dockerfile", []byte(in), Options{BuildArgs: got, AllStages: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range a.Images[:2] {
+		if !strings.HasPrefix(u.Ref, cacheHost+"/quay/") {
+			t.Errorf("%s does not go through the cache", u.Ref)
+		}
+	}
+}
