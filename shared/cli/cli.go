@@ -152,6 +152,7 @@ environment.`,
 		newIAMPolicyCmd(env),
 		newSandboxCmd(env),
 		newMirrorConfigCmd(env),
+		newCredentialHelperCmd(env),
 		newVersionCmd(env),
 	)
 	return root

@@ -27,6 +27,7 @@ type Store struct {
 	repos     map[string]*Repository // by repository name
 	blobs     map[string][]byte      // by digest, registry-wide like ECR's layer storage
 	tokens    map[string]time.Time   // password → expiry
+	tokenTTL  time.Duration          // GetAuthorizationToken's validity when set (tokenttl.go)
 }
 
 // RuleRecord is a pull-through cache rule with ECR's bookkeeping.
