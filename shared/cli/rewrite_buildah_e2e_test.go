@@ -62,7 +62,9 @@ func TestRewriteBuildah(t *testing.T) {
 	before := w.SB.Stats.Snapshot().UnauthorizedRequests
 	out, err = w.Run(t, src, "buildah", append(buildah, ".")...)
 	w.NoSecrets(t, out, "buildah output")
-	t.Cleanup(func() { exec.Command("buildah", "--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"), "--storage-driver", "vfs", "rmi", "-a", "-f").Run() })
+	t.Cleanup(func() {
+		exec.Command("buildah", "--root", filepath.Join(store, "root"), "--runroot", filepath.Join(store, "run"), "--storage-driver", "vfs", "rmi", "-a", "-f").Run()
+	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
