@@ -1,4 +1,4 @@
-package cli_test
+package clients_test
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package cli_test
+package clients_test
 
 // The credential helper with the clients that run it: Debian's docker.io 20.10 (the docker CLI runs
 // docker-credential-ecr-ptc and hands the login to dockerd) and buildctl against a real buildkitd (the

@@ -1,4 +1,4 @@
-package cli_test
+package clients_test
 
 // Node mirrors with the runtime nodes run: Debian's containerd 1.6 and its ctr. ecr-ptc writes the
 // hosts.toml files, doctor checks them, ctr pulls through the sandbox with credentials from the
