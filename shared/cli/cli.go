@@ -152,6 +152,7 @@ environment.`,
 		newIAMPolicyCmd(env),
 		newSandboxCmd(env),
 		newMirrorConfigCmd(env),
+		newCredentialHelperCmd(env),
 		newVersionCmd(env),
 		newStaleCmd(env), newRefreshCmd(env), newCacheCmd(env), // stale.go, refresh.go, cache.go
 	)

@@ -29,6 +29,7 @@ func newDoctorCmd(env Env) *cobra.Command {
 		af     awsFlags
 		sf     scanFlags
 		asJSON bool
+		hosts  containerdHostsFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "doctor [PATH...]",
@@ -40,7 +41,10 @@ credentials, ECR's own validation of each rule, and the pull permissions (a real
 which needs ecr:BatchImportUpstreamImage and, for a first pull, ecr:CreateRepository).
 Exit status 1 when a check fails.`,
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			checks := runDoctor(cmd.Context(), env, af, sf, paths)
+			checks, err := hosts.checks(cmd.Context(), env, func() []check { return runDoctor(cmd.Context(), env, af, sf, paths) })
+			if err != nil {
+				return err
+			}
 			failed := 0
 			for _, c := range checks {
 				if !c.OK {
@@ -72,6 +76,7 @@ Exit status 1 when a check fails.`,
 	af.add(cmd)
 	sf.add(cmd, true)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the checks as JSON")
+	hosts.add(cmd)
 	return cmd
 }
 

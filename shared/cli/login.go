@@ -200,6 +200,7 @@ func newLoginCmd(env Env) *cobra.Command {
 	var (
 		af     awsFlags
 		lf     loginFlags
+		hf     helperFlags
 		asJSON bool
 	)
 	cmd := &cobra.Command{
@@ -222,6 +223,9 @@ Credentials come from the CI job's OIDC token when --role-arn is given, else fro
 				return err
 			}
 			lf.door = d
+			if hf.helper {
+				return hf.run(ctx, env, lf, withMasks(cfg, d), src, asJSON)
+			}
 			res, err := lf.login(ctx, env, withMasks(cfg, d), src)
 			if err != nil {
 				return err
@@ -246,6 +250,7 @@ Credentials come from the CI job's OIDC token when --role-arn is given, else fro
 	}
 	af.add(cmd)
 	lf.add(cmd)
+	hf.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the registries and files as JSON (never the password)")
 	return cmd
 }

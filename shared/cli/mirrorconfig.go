@@ -65,8 +65,10 @@ Rules with an upstreamRepositoryPrefix are skipped (a mirror cannot strip it), w
 					fmt.Fprintf(env.Stderr, "ecr-ptc: skipped the rule %q for %s: %s\n", s.Prefix, s.Upstream, s.Reason)
 				}
 				return nil
+			case "kubelet-credential-provider", "bottlerocket", "nodeadm":
+				return nodeMirrorConfig(env, format, dir, m)
 			default:
-				return usagef("--format must be buildkitd or containerd")
+				return usagef("--format must be buildkitd, containerd, kubelet-credential-provider, bottlerocket or nodeadm")
 			}
 		},
 	}

@@ -13,12 +13,13 @@ import (
 
 func newRewriteCmd(env Env) *cobra.Command {
 	var (
-		sf    scanFlags
-		mf    mapFlags
-		file  string
-		out   string
-		quiet bool
-		lockF string
+		sf      scanFlags
+		mf      mapFlags
+		file    string
+		out     string
+		quiet   bool
+		lockF   string
+		argsOut string
 	)
 	cmd := &cobra.Command{
 		Use:   "rewrite [-f FILE] [-o OUT] [--build-arg K=V]... --registry HOST [--rules FILE]",
@@ -35,8 +36,14 @@ ARG-driven images:
                               the ARG's default is rewritten; a --build-arg BASE=... at build time replaces
                               it and bypasses the cache unless it names a cache reference
                               (use 'ecr-ptc map' to get one).
-  FROM ${REGISTRY}/app:1      a repository built from variables cannot be rewritten in place; it is left
-                              as is and reported on stderr.
+  ARG REG=quay.io / FROM ${REG}/org/app:1
+                              the literal start of the ARG's default is rewritten (ARG REG=<cache>/quay)
+                              when every base name it starts maps the same way.
+  FROM ${BASE:-alpine:3}      the default inside ${VAR:-default} and ${VAR-default} is rewritten.
+  with --build-arg values     a base name built from them (FROM ${BASE} with --build-arg BASE=quay.io/x)
+                              is pinned to the cache reference of its value, and --build-args-out FILE
+                              writes the build args with image-valued ones mapped to the cache.
+  Anything else is left as is and reported on stderr, with file:line, the reason and a count.
 -f - reads stdin; -o writes a file atomically (it may be the input file). Changes are listed on stderr.`,
 		Example: `  ecr-ptc rewrite -f Dockerfile --registry 123456789012.dkr.ecr.us-east-1.amazonaws.com > Dockerfile.ecr
   ecr-ptc rewrite -f Dockerfile -o Dockerfile --registry $REGISTRY --rules rules.json`,
@@ -44,6 +51,9 @@ ARG-driven images:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := sf.options(env)
 			if err != nil {
+				return err
+			}
+			if err := checkOutputDir("--build-args-out", argsOut); err != nil {
 				return err
 			}
 			lf, err := readLock(lockF)
@@ -76,18 +86,15 @@ ARG-driven images:
 			if err != nil {
 				return err
 			}
-			if !quiet {
-				for _, c := range changes {
-					if c.To == "" {
-						fmt.Fprintf(env.Stderr, "%s:%d: %s %s left unchanged: %s\n", c.File, c.Line, c.Instruction, c.From, c.Note)
-						continue
-					}
-					fmt.Fprintf(env.Stderr, "%s:%d: %s %s -> %s", c.File, c.Line, c.Instruction, c.From, c.To)
-					if c.Note != "" {
-						fmt.Fprintf(env.Stderr, " (%s)", c.Note)
-					}
-					fmt.Fprintln(env.Stderr)
+			if argsOut != "" {
+				argChanges, err := writeBuildArgs(argsOut, name, data, opts[0], mapper)
+				if err != nil {
+					return err
 				}
+				changes = append(changes, argChanges...)
+			}
+			if !quiet {
+				printChanges(env.Stderr, changes)
 			}
 			if out == "" || out == "-" {
 				_, err = env.Stdout.Write(rewritten)
@@ -106,6 +113,7 @@ ARG-driven images:
 	cmd.Flags().StringVarP(&file, "file", "f", "Dockerfile", "the Dockerfile to rewrite (- for stdin)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the result to this file instead of stdout")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not list the changes on stderr")
+	cmd.Flags().StringVar(&argsOut, "build-args-out", "", "write the --build-arg values to this file, NAME=VALUE a line, image-valued ones replaced by their cache references")
 	cmd.Flags().StringVar(&lockF, "lock", "", "pin each literal reference to its digest in this lock file (`ecr-ptc lock`)")
 	sf.add(cmd, false)
 	mf.add(cmd)

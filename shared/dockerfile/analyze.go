@@ -99,6 +99,7 @@ type analyzer struct {
 	metaArgs []instructions.ArgCommand
 	meta     []metaArg
 	global   *llb.EnvList
+	defaults *llb.EnvList // the platform args buildMetaArgs starts from
 
 	buildPlatform, targetPlatform ocispecs.Platform
 
@@ -198,7 +199,8 @@ func analyze(file string, data []byte, opts Options) (*analyzer, error) {
 		targetName = a.stages[len(a.stages)-1].Name
 	}
 	a.lex = shell.NewLex(res.EscapeToken)
-	if err := a.buildMetaArgs(a.defaultArgs(targetName)); err != nil {
+	a.defaults = a.defaultArgs(targetName)
+	if err := a.buildMetaArgs(a.defaults); err != nil {
 		return nil, err
 	}
 	if err := a.buildDispatchStates(); err != nil {

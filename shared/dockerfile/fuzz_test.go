@@ -23,7 +23,18 @@ var fuzzSeeds = []string{
 	"FROM alpine AS a\nONBUILD COPY --from=busybox / /\nFROM a\n",
 	"from \\\n  alpine \\\n  as a\ncopy --from=\"busybox\" / /\n",
 	"FROM alpine\nRUN --mount=\"type=bind,\\\"from=busybox\\\",target=/x\" true\n",
+	// Repositories built from variables (issue 15).
+	"ARG REG=quay.io\nFROM ${REG}/prometheus/node-exporter:v1.8.0\n",
+	"FROM ${MISSING_BASE:-amazonlinux:2023}\n",
+	"ARG BASE=alpine:3\nFROM ${BASE}\n",
+	"ARG REG=docker.io\nFROM ${REG}/library/node:20 AS a\nFROM ${REG}/bitnami/nginx AS b\n",
+	"ARG REG=quay.io\nARG IMG=${REG}/org/app\nFROM ${IMG}:${TAG-1} AS a\nFROM ${REG-x}/y AS b\nARG IMG\n",
+	"ARG D\nFROM ${D-ghcr.io}/a/b:${D:-1}\nFROM ${E:-${D:-busybox}}\n",
+	"ARG R=\"quay.io\"\nFROM $R/a AS a\nFROM --platform=$R $R/b\n",
 }
+
+// fuzzBuildArgs are the build args FuzzRewrite also rewrites with: values that pin.
+var fuzzBuildArgs = map[string]string{"BASE": "quay.io/a/b:1", "REG": "quay.io", "D": "docker.io"}
 
 func addSeeds(f *testing.F) {
 	for _, s := range fuzzSeeds {
@@ -99,11 +110,25 @@ func FuzzRewrite(f *testing.F) {
 			t.Fatalf("line count changed:\n%q\n%q", data, out)
 		}
 		checkSameInstructions(t, data, out, changes)
-		checkSameUses(t, data, out)
+		checkSameUses(t, data, out, Options{AllStages: true})
 
 		again, _, err := Rewrite("Dockerfile", out, Options{}, testMapper)
 		if err != nil || !bytes.Equal(again, out) {
 			t.Fatalf("not idempotent (err %v):\n%q\n%q", err, out, again)
+		}
+
+		// With the build's --build-arg values, references built from them are pinned: the build with
+		// those values pulls every image through the cache as before.
+		bo := Options{BuildArgs: fuzzBuildArgs}
+		out, changes, err = Rewrite("Dockerfile", data, bo, testMapper)
+		if err != nil {
+			t.Fatalf("rewrite with build args failed after the identity rewrite succeeded: %v", err)
+		}
+		checkSameInstructions(t, data, out, changes)
+		checkSameUses(t, data, out, Options{AllStages: true, BuildArgs: fuzzBuildArgs})
+		again, _, err = Rewrite("Dockerfile", out, bo, testMapper)
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("not idempotent with build args (err %v):\n%q\n%q", err, out, again)
 		}
 	})
 }
@@ -159,13 +184,13 @@ func checkSameInstructions(t *testing.T, in, out []byte, changes []Change) {
 }
 
 // checkSameUses analyses both files: the same uses, each reference either kept or mapped.
-func checkSameUses(t *testing.T, in, out []byte) {
+func checkSameUses(t *testing.T, in, out []byte, o Options) {
 	t.Helper()
-	ain, err := Analyze("Dockerfile", in, Options{AllStages: true})
+	ain, err := Analyze("Dockerfile", in, o)
 	if err != nil {
 		return // Rewrite succeeded, but a check only Analyze makes failed (none today)
 	}
-	aout, err := Analyze("Dockerfile", out, Options{AllStages: true})
+	aout, err := Analyze("Dockerfile", out, o)
 	if err != nil {
 		t.Fatalf("the rewritten file no longer analyses: %v\n%q", err, out)
 	}

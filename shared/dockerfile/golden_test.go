@@ -52,6 +52,10 @@ var goldenCases = []goldenCase{
 	{"onbuild", "onbuild", Options{Target: "app"}},
 	{"onbuild-all", "onbuild", Options{AllStages: true}},
 	{"refs", "refs", Options{}},
+	{"varrepo", "varrepo", Options{}},
+	{"varrepo-buildargs", "varrepo", Options{BuildArgs: map[string]string{"BASE": "quay.io/prometheus/busybox:glibc", "REG": "quay.io"}}},
+	{"varrepo-stage", "varrepo-stage", Options{}},
+	{"varrepo-stage-buildargs", "varrepo-stage", Options{BuildArgs: map[string]string{"TAG": "v2"}}},
 }
 
 func readCase(t testing.TB, c goldenCase) []byte {

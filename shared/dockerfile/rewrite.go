@@ -23,7 +23,7 @@ func Rewrite(file string, data []byte, opts Options, m Mapper) ([]byte, []Change
 	if err != nil {
 		return nil, nil, err
 	}
-	rw := &rewriter{a: a, src: newSource(data, a.res.EscapeToken), m: m, argDone: map[string]bool{}}
+	rw := &rewriter{a: a, src: newSource(data, a.res.EscapeToken), m: m, argDone: map[string]bool{}, segDone: map[string]segDecision{}}
 	rw.syntax()
 	for _, d := range a.states {
 		switch {
@@ -59,6 +59,9 @@ type rewriter struct {
 	edits   []edit
 	changes []Change
 	argDone map[string]bool
+	// segDone holds the decision for each ARG default whose leading text rewriteSegment considered,
+	// by "cmd/key": the new text, or "" with why it is left.
+	segDone map[string]segDecision
 }
 
 func (rw *rewriter) change(line int, instruction, from, to, note string) {
@@ -72,6 +75,12 @@ func (rw *rewriter) replace(t ptext, text string, line int, instruction, from, t
 	if !ok {
 		rw.change(line, instruction, from, "", "the reference is split by quotes, escapes or a line continuation; left unchanged")
 		return
+	}
+	for _, e := range rw.edits {
+		if e.start < end && start < e.end && (e.start != start || e.end != end || e.text != text) {
+			rw.change(line, instruction, from, "", "the text is also part of another rewrite; left unchanged")
+			return
+		}
 	}
 	rw.edits = append(rw.edits, edit{start, end, text})
 	rw.change(line, instruction, from, to, note)
@@ -166,14 +175,7 @@ func (rw *rewriter) from(d *state) {
 		}
 		return
 	}
-	if len(d.args) == 1 {
-		name := sortedKeys(d.args)[0]
-		if rw.wholeArg(d.raw, name) {
-			rw.argDefault(d, name, ref)
-			return
-		}
-	}
-	rw.prefix(d, tok, ref, line)
+	rw.fromArgs(d, tok, ref, line)
 }
 
 // wholeArg reports whether raw is exactly one use of ARG name: $name, ${name}, ${name:-x} or ${name-x}.
@@ -199,15 +201,11 @@ func (e oneEnv) Get(k string) (string, bool) {
 }
 func (e oneEnv) Keys() []string { return []string{e.k} }
 
-// argDefault rewrites the default of the global ARG that is a stage's whole base name.
-func (rw *rewriter) argDefault(d *state, name, ref string) {
+// argDefault rewrites the default of the global ARG that is a stage's whole base name. It reports
+// done=false, with the reason, when another way should be tried.
+func (rw *rewriter) argDefault(d *state, name, ref string) (done bool, why string) {
 	a := rw.a
-	line := startLine(d.stage.Location)
-	leave := func(why string) {
-		if _, ok := rw.mapRef(ref); ok {
-			rw.change(line, "FROM", d.raw, "", why)
-		}
-	}
+	leave := func(why string) (bool, string) { return false, why }
 	var decl *metaArg
 	for i := range a.meta {
 		if a.meta[i].key == name && a.meta[i].raw != nil {
@@ -215,66 +213,49 @@ func (rw *rewriter) argDefault(d *state, name, ref string) {
 		}
 	}
 	if decl == nil {
-		leave(fmt.Sprintf("ARG %s has no default before the first FROM (its value comes from --build-arg); left unchanged", name))
-		return
+		return leave(fmt.Sprintf("ARG %s has no default before the first FROM (its value comes from --build-arg); left unchanged", name))
 	}
 	if why := rw.otherUse(name); why != "" {
-		leave(fmt.Sprintf("ARG %s is also %s, which rewriting its default would change; left unchanged", name, why))
-		return
+		return leave(fmt.Sprintf("ARG %s is also %s, which rewriting its default would change; left unchanged", name, why))
 	}
 	r, err := a.lex.ProcessWordWithMatches(*decl.raw, shell.EnvsFromSlice(nil))
 	if err != nil || len(r.Matched) > 0 || len(r.Unmatched) > 0 {
-		leave(fmt.Sprintf("the default of ARG %s is built from other ARGs; left unchanged", name))
-		return
+		return leave(fmt.Sprintf("the default of ARG %s is built from other ARGs; left unchanged", name))
 	}
 	value := r.Result
 	if _, isStage := a.byName[value]; isStage {
-		leave(fmt.Sprintf("the default of ARG %s names a stage; left unchanged", name))
-		return
+		return leave(fmt.Sprintf("the default of ARG %s names a stage; left unchanged", name))
 	}
 	key := fmt.Sprintf("%d/%s", decl.cmd, name)
 	if rw.argDone[key] {
-		return
+		return true, ""
+	}
+	if _, ok := rw.segDone[key]; ok {
+		return leave(fmt.Sprintf("the default of ARG %s is also the start of other references", name))
 	}
 	rw.argDone[key] = true
 	vref, err := imageref.Normalize(value)
 	if err != nil {
 		rw.change(decl.line, "ARG", value, "", fmt.Sprintf("the default of ARG %s is not a valid reference: %v", name, err))
-		return
+		return true, ""
 	}
 	to, ok := rw.mapRef(vref)
 	if !ok {
-		return
+		return true, ""
 	}
-	node := a.nodes[decl.line]
-	if node == nil {
+	tok, found := rw.argToken(decl)
+	if !found {
 		rw.change(decl.line, "ARG", value, "", unlocated)
-		return
-	}
-	in, ok := rw.src.locate(node)
-	if !ok {
-		rw.change(decl.line, "ARG", value, "", unlocated)
-		return
-	}
-	ws, oks := words(in.args, rw.src.escape)
-	var tok ptext
-	found := false
-	for i, w := range ws {
-		if oks[i] && strings.HasPrefix(w.s, name+"=") {
-			tok, found = w.slice(len(name)+1, len(w.s)), true
-		}
-	}
-	if !found || tok.s != *decl.raw {
-		rw.change(decl.line, "ARG", value, "", unlocated)
-		return
+		return true, ""
 	}
 	tok, ok = unquote(tok, value)
 	if !ok {
 		rw.change(decl.line, "ARG", value, "", fmt.Sprintf("the default of ARG %s is quoted or escaped; left unchanged", name))
-		return
+		return true, ""
 	}
 	note := fmt.Sprintf("default of ARG %s, the whole FROM reference; a --build-arg %s=... override bypasses the cache unless it names a cache reference", name, name)
 	rw.replace(tok, to, decl.line, "ARG", value, to, note)
+	return true, ""
 }
 
 // unquote returns the part of tok that holds value: all of it, or what is inside one pair of quotes.
@@ -317,16 +298,11 @@ func (rw *rewriter) otherUse(name string) string {
 
 // prefix handles a base name whose repository is literal and whose tag or digest uses ARGs: only the
 // repository text is replaced.
-func (rw *rewriter) prefix(d *state, tok ptext, ref string, line int) {
-	leave := func(why string) {
-		if _, ok := rw.mapRef(ref); ok {
-			rw.change(line, "FROM", d.raw, "", why)
-		}
-	}
+func (rw *rewriter) prefix(d *state, tok ptext, ref string, line int) (done bool, why string) {
+	leave := func(why string) (bool, string) { return false, why }
 	stop := strings.IndexFunc(d.raw, func(r rune) bool { return r == '$' || r == '"' || r == '\'' || r == rw.src.escape })
 	if stop < 0 {
-		leave("the reference is quoted or escaped; left unchanged")
-		return
+		return leave("the reference is quoted or escaped; left unchanged")
 	}
 	lit := d.raw[:stop]
 	end := tagSeparator(lit)
@@ -336,25 +312,22 @@ func (rw *rewriter) prefix(d *state, tok ptext, ref string, line int) {
 	}
 	fromArgs := fmt.Sprintf("the repository part is built from variables (%s); left unchanged, so this image is pulled without the cache", strings.Join(vars, ", "))
 	if end < 0 {
-		leave(fromArgs)
-		return
+		return leave(fromArgs)
 	}
 	repo := lit[:end]
 	ev, err1 := imageref.Parse(d.base)
 	lr, err2 := imageref.Parse(repo)
 	if err1 != nil || err2 != nil || ev.Name() != lr.Name() || !strings.HasPrefix(d.base, repo) {
-		leave(fromArgs)
-		return
+		return leave(fromArgs)
 	}
 	to, ok := rw.mapRef(ref)
 	if !ok {
-		return
+		return true, ""
 	}
 	mr, err := imageref.Parse(to)
 	evt := ev.WithDefaultTag()
 	if err != nil || mr.Tag != evt.Tag || mr.Digest != evt.Digest {
-		rw.change(line, "FROM", d.raw, "", "the cache reference changes the tag or digest, which comes from ARGs here; left unchanged")
-		return
+		return leave("the cache reference changes the tag or digest, which comes from ARGs here; left unchanged")
 	}
 	suffix := ""
 	if mr.Tag != "" {
@@ -364,12 +337,12 @@ func (rw *rewriter) prefix(d *state, tok ptext, ref string, line int) {
 		suffix += "@" + mr.Digest
 	}
 	if !strings.HasSuffix(to, suffix) {
-		rw.change(line, "FROM", d.raw, "", "the cache reference is not of the form repository[:tag][@digest]; left unchanged")
-		return
+		return leave("the cache reference is not of the form repository[:tag][@digest]; left unchanged")
 	}
 	cacheRepo := strings.TrimSuffix(to, suffix)
 	rw.replace(tok.slice(0, end), cacheRepo, line, "FROM", d.raw, cacheRepo+d.raw[end:],
 		"only the repository is rewritten; the tag or digest still comes from ARGs")
+	return true, ""
 }
 
 // tagSeparator returns the index of the ':' or '@' that ends the repository in a reference prefix, or

@@ -284,7 +284,7 @@ func (e *ecrAPI) getAuthorizationToken(c *ecrCall) (any, *apiError) {
 			return nil, invalidParam("Invalid parameter at 'registryIds' failed to satisfy constraint: 'the sandbox has only the registry %s, not %s'", e.d.cfg.AccountID, id)
 		}
 	}
-	password, expires := e.d.store.IssueToken(authTokenTTL)
+	password, expires := e.d.store.IssueToken(e.d.store.authTokenTTL())
 	data := authorizationData{
 		AuthorizationToken: base64.StdEncoding.EncodeToString([]byte("AWS:" + password)),
 		ExpiresAt:          epochPtr(expires),
@@ -318,7 +318,7 @@ func (e *ecrAPI) serveECRPublic(w http.ResponseWriter, r *http.Request, op strin
 	}
 	// ECR Public: one authorizationData object (not a list) without proxyEndpoint; the registry is
 	// always public.ecr.aws.
-	password, expires := e.d.store.IssueToken(authTokenTTL)
+	password, expires := e.d.store.IssueToken(e.d.store.authTokenTTL())
 	writeJSON11(w, map[string]any{"authorizationData": map[string]any{
 		"authorizationToken": base64.StdEncoding.EncodeToString([]byte("AWS:" + password)),
 		"expiresAt":          epochPtr(expires),

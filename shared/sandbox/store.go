@@ -28,6 +28,7 @@ type Store struct {
 	blobs     map[string][]byte      // by digest, registry-wide like ECR's layer storage
 	tokens    map[string]time.Time   // password → expiry
 	admin     adminState             // lifecycle policies, creation templates, repository tags (cacheadmin.go)
+	tokenTTL  time.Duration          // GetAuthorizationToken's validity when set (tokenttl.go)
 }
 
 // RuleRecord is a pull-through cache rule with ECR's bookkeeping.

@@ -21,7 +21,7 @@ func main() {
 	// GitHub reads workflow commands (::add-mask::) from stdout; GitLab and CodeBuild log lines go to
 	// stderr so that stdout stays the report (--json).
 	doors := []cli.Door{actions.New(os.Getenv, os.Stdout), gitlab.New(os.Getenv, os.Stderr), codebuild.New(os.Getenv, os.Stderr)}
-	code := cli.Main(ctx, os.Args[1:], cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ, Build: cli.Build{Version: version, Commit: commit}, Doors: doors})
+	code := cli.Main(ctx, cli.HelperArgs(os.Args[0], os.Args[1:]), cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ, Build: cli.Build{Version: version, Commit: commit}, Doors: doors})
 	stop()
 	os.Exit(code)
 }
