@@ -9,10 +9,12 @@ package sandbox
 //     upstream path, fetched as is: "ECR does not add [library/]".
 //   - "First pull creates the repository."
 //   - "Tags are re-checked upstream at most about once every 24 hours" (Config.TagRefresh).
-//   - "Digest pulls do not fill a cold cache (aws/containers-roadmap#2837)": a digest that is neither
-//     stored nor a child of a stored index is not found, even when the upstream has it.
-//   - "Index children (other platforms, attestations) are fetched lazily": a child enters the repository
-//     when a client asks for it by digest.
+//   - "Digest pulls do not fill a cold cache (aws/containers-roadmap#2837)": a digest that is not stored
+//     is not found, even when the upstream has it.
+//   - "Multi-arch: the whole index is imported": the first pull of a tag naming an index imports the
+//     index and every manifest it references (each fetched upstream once); pulling one architecture's
+//     own tag imports only that manifest. Whether ECR stores a partial index when one child fails is
+//     unverified: the sandbox stores nothing and reports the child's failure.
 //   - "A wrong path, or an image that does not exist upstream, comes back as the misleading
 //     'authentication to the upstream registry failed' error."
 //   - "DescribeImages.imageSizeInBytes for an index is the largest child manifest."
@@ -36,9 +38,8 @@ package sandbox
 // Counters: CacheHits counts manifest requests answered without contacting the upstream, CacheMisses
 // those that contacted it (an import, a refresh — even one that then served the stale copy — or a wait
 // on another request's import) or failed. UpstreamFetches counts the manifest GETs that import a tag or
-// re-check it, and lazy child fetches; the child-manifest GETs an index import makes to learn the index
-// size are part of that one import and not counted separately (the Docker Hub stand-in still sees and
-// rate-limits them, as Docker Hub counts one pull per architecture).
+// re-check it; the child-manifest GETs of an index import count in UpstreamChildFetches (the Docker Hub
+// stand-in sees and rate-limits them, as Docker Hub counts one pull per architecture).
 
 import (
 	"bytes"
@@ -80,8 +81,8 @@ const (
 // rule covers the repository: there is no upstream to pull from.
 var ErrNoPullThroughRule = errors.New("no pull through cache rule matches the repository")
 
-// ErrDigestNotCached is wrapped by an UpstreamError (Code ImageNotFound) for a digest that is neither
-// stored nor a child of a stored index: digest pulls do not fill a cold cache (reference,
+// ErrDigestNotCached is wrapped by an UpstreamError (Code ImageNotFound) for a digest that is not
+// stored: digest pulls do not fill a cold cache (reference,
 // aws/containers-roadmap#2837).
 var ErrDigestNotCached = errors.New("a digest that is not cached cannot be pulled through the cache")
 
@@ -472,15 +473,73 @@ func importTag(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo,
 		return Image{}, uerr(err)
 	}
 	img := Image{Digest: desc.Digest.String(), MediaType: string(desc.MediaType), Manifest: desc.Manifest}
-	// An index's children are not fetched now: they come when a client asks for them (reference: "Index
-	// children ... are fetched lazily"), and its size grows with them.
 	img.Size = manifestSize(img)
+	// An index comes with every image it references (reference: "Multi-arch: the whole index is
+	// imported"), each child fetched upstream once; the import stores nothing unless all arrive.
+	children, err := importChildren(ctx, d, u, rule, repo, path, img)
+	if err != nil {
+		return Image{}, err
+	}
+	for _, c := range children {
+		img.Size = max(img.Size, c.Size) // reference: imageSizeInBytes of an index is its largest child
+	}
 	ensureRepository(d, repo, rule)
+	for _, c := range children {
+		d.store.PutImage(repo, "", c)
+	}
 	d.store.PutImage(repo, tag, img)
 	if stored, ok := d.store.LookupImage(repo, img.Digest); ok {
 		return stored, nil
 	}
 	return img, nil
+}
+
+// importChildren fetches the manifests an index references that repo does not hold yet (a re-check
+// that finds the tag unmoved fetches nothing). Nested indexes are followed. Child fetches count in
+// UpstreamChildFetches: UpstreamFetches stays one per image.
+func importChildren(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo, path string, img Image) ([]Image, error) {
+	if !isIndexType(img.MediaType) {
+		return nil, nil
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(img.Manifest))
+	if err != nil {
+		return nil, upstreamError(u, rule, repo, path, img.Digest, fmt.Errorf("upstream index is not valid: %w", err))
+	}
+	p, err := u.client()
+	if err != nil {
+		return nil, upstreamError(u, rule, repo, path, img.Digest, err)
+	}
+	var out []Image
+	for _, m := range idx.Manifests {
+		dgst := m.Digest.String()
+		if _, ok := d.store.LookupImage(repo, dgst); ok {
+			continue
+		}
+		ref, err := name.NewDigest(u.host+"/"+path+"@"+dgst, name.Insecure)
+		if err != nil {
+			return nil, upstreamError(u, rule, repo, path, dgst, err)
+		}
+		d.stats.Update(func(s *StatsSnapshot) { s.UpstreamChildFetches++ })
+		desc, err := p.Get(ctx, ref)
+		if err != nil {
+			return nil, upstreamError(u, rule, repo, path, dgst, err)
+		}
+		if sha256Digest(desc.Manifest) != dgst {
+			return nil, upstreamError(u, rule, repo, path, dgst, fmt.Errorf("upstream manifest does not match digest %s", dgst))
+		}
+		child := Image{Digest: dgst, MediaType: cmp.Or(string(desc.MediaType), string(m.MediaType)), Manifest: desc.Manifest}
+		child.Size = manifestSize(child)
+		grand, err := importChildren(ctx, d, u, rule, repo, path, child)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range grand {
+			child.Size = max(child.Size, g.Size)
+		}
+		out = append(out, grand...)
+		out = append(out, child)
+	}
+	return out, nil
 }
 
 func resolveDigest(ctx context.Context, d *deps, repo, dgst string) (Image, bool, error) {
@@ -494,66 +553,11 @@ func resolveDigest(ctx context.Context, d *deps, repo, dgst string) (Image, bool
 		}
 		return Image{}, false, errNameUnknown(d, repo)
 	}
-	childType, ok := childOfStoredIndex(d, repo, dgst)
-	if !ok {
-		// Digest pulls do not fill a cold cache (reference, aws/containers-roadmap#2837).
-		d.stats.Update(func(s *StatsSnapshot) { s.DigestColdMisses++ })
-		return Image{}, false, &UpstreamError{Code: UpstreamCodeImageNotFound, Upstream: rule.UpstreamRegistryURL, Rule: trimPrefix(rule.ECRRepositoryPrefix),
-			Repository: repo, Path: path, Reference: dgst, Err: ErrDigestNotCached}
-	}
-	u := upstreamFor(d, rule.Rule)
-	if u == nil {
-		return Image{}, false, &UpstreamError{Code: UpstreamCodeUnavailable, Upstream: rule.UpstreamRegistryURL, Rule: trimPrefix(rule.ECRRepositoryPrefix),
-			Repository: repo, Path: path, Reference: dgst, Err: fmt.Errorf("cannot reach %s: the sandbox has no stand-in for it", rule.UpstreamRegistryURL)}
-	}
-	v, err := u.flights.do(ctx, "manifest\x00"+repo+"\x00"+dgst, func(fctx context.Context) (any, error) {
-		if img, ok := d.store.LookupImage(repo, dgst); ok {
-			return pullResult{img, true}, nil
-		}
-		return importChild(fctx, d, u, rule, repo, path, dgst, childType)
-	})
-	if err != nil {
-		return Image{}, false, err
-	}
-	res := v.(pullResult)
-	return res.img, res.hit, nil
-}
-
-// importChild fetches a child of a stored index from the upstream, the first time a client asks for it
-// (reference: "Index children ... are fetched lazily"), and grows the index's size to the largest child
-// fetched (reference: imageSizeInBytes of an index is its largest child manifest). Child fetches count
-// apart from image fetches: UpstreamFetches stays one per image.
-func importChild(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo, path, dgst, mediaType string) (pullResult, error) {
-	p, err := u.client()
-	if err != nil {
-		return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
-	}
-	ref, err := name.NewDigest(u.host+"/"+path+"@"+dgst, name.Insecure)
-	if err != nil {
-		return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
-	}
-	d.stats.Update(func(s *StatsSnapshot) { s.UpstreamChildFetches++ })
-	desc, err := p.Get(ctx, ref)
-	if err != nil {
-		return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
-	}
-	if sha256Digest(desc.Manifest) != dgst {
-		return pullResult{}, upstreamError(u, rule, repo, path, dgst, fmt.Errorf("upstream manifest does not match digest %s", dgst))
-	}
-	img := Image{Digest: dgst, MediaType: cmp.Or(string(desc.MediaType), mediaType), Manifest: desc.Manifest}
-	img.Size = manifestSize(img)
-	ensureRepository(d, repo, rule)
-	d.store.PutImage(repo, "", img)
-	for _, parent := range parentsOf(d, repo, dgst) {
-		if img.Size > parent.Size {
-			parent.Size = img.Size
-			d.store.PutImage(repo, "", parent)
-		}
-	}
-	if stored, ok := d.store.LookupImage(repo, dgst); ok {
-		img = stored
-	}
-	return pullResult{img, false}, nil
+	// Digest pulls do not fill a cold cache (reference, aws/containers-roadmap#2837); an index's children
+	// arrived with it, so a digest that is not stored is not served.
+	d.stats.Update(func(s *StatsSnapshot) { s.DigestColdMisses++ })
+	return Image{}, false, &UpstreamError{Code: UpstreamCodeImageNotFound, Upstream: rule.UpstreamRegistryURL, Rule: trimPrefix(rule.ECRRepositoryPrefix),
+		Repository: repo, Path: path, Reference: dgst, Err: ErrDigestNotCached}
 }
 
 // ensureRepository creates repo on its first pull through rule (reference: "First pull creates the
@@ -564,47 +568,12 @@ func ensureRepository(d *deps, repo string, rule RuleRecord) {
 	}
 }
 
-// parentsOf lists the stored indexes in repo that reference dgst.
-func parentsOf(d *deps, repo, dgst string) []Image {
-	var out []Image
-	for _, img := range d.store.Images(repo) {
-		if !isIndexType(img.MediaType) {
-			continue
-		}
-		idx, err := v1.ParseIndexManifest(bytes.NewReader(img.Manifest))
-		if err != nil {
-			continue
-		}
-		for _, m := range idx.Manifests {
-			if m.Digest.String() == dgst {
-				out = append(out, img)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// childOfStoredIndex reports whether dgst is a manifest referenced by an index stored in repo, and
-// its media type.
-func childOfStoredIndex(d *deps, repo, dgst string) (string, bool) {
-	for _, parent := range parentsOf(d, repo, dgst) {
-		idx, _ := v1.ParseIndexManifest(bytes.NewReader(parent.Manifest))
-		for _, m := range idx.Manifests {
-			if m.Digest.String() == dgst {
-				return string(m.MediaType), true
-			}
-		}
-	}
-	return "", false
-}
-
 func isIndexType(mt string) bool {
 	return types.MediaType(mt) == types.OCIImageIndex || types.MediaType(mt) == types.DockerManifestList
 }
 
 // manifestSize is what DescribeImages reports as imageSizeInBytes for an image manifest: its layers,
-// config excluded. An index starts at 0 and grows as its children are fetched (importChild).
+// config excluded. An index counts 0 here; importTag sets it to its largest child's.
 func manifestSize(img Image) int64 {
 	if isIndexType(img.MediaType) {
 		return 0
