@@ -27,8 +27,9 @@ package sandbox
 //	expired token            401 DENIED "Your authorization token has expired. Reauthenticate and try again."
 //	no rule, no repository   404 NAME_UNKNOWN "The repository with name '<name>' does not exist in the registry with id '<acct>'"
 //	manifest not stored      404 MANIFEST_UNKNOWN "Requested image not found" (also the cold digest pull)
-//	upstream 401/403/404     404 MANIFEST_UNKNOWN (BLOB_UNKNOWN for blobs) "... authentication to the upstream registry failed ..."
-//	                         — 404 rather than 400 so that clients treat it as "not in the cache" and fall back
+//	upstream 401/403/404     403 DENIED "The authentication to the upstream registry failed. Verify that the credentials ..."
+//	                         (reference, containers-roadmap#2211/#2354: code DENIED with ECR's text; the 403 is
+//	                         unverified — DENIED normally rides on 403 — see docs/aws-facts.md); blobs alike
 //	upstream 429             429 TOOMANYREQUESTS "upstream registry returned 429 Too Many Requests: <upstream>/<path>: ..."
 //	upstream 5xx/unreachable 503 UNAVAILABLE "upstream registry unavailable: ..."
 //	injected faults          "registry" target: 5xx → 500 UNKNOWN, throttle → 429 TOOMANYREQUESTS "Rate exceeded",
@@ -76,6 +77,11 @@ const (
 	UpstreamCodeUnavailable     = "UpstreamUnavailable"     // 5xx, unreachable, timed out, or no stand-in for the rule's upstream
 	UpstreamCodeImageNotFound   = "ImageNotFound"           // nothing to pull: no rule, or a digest not cached (see Err)
 )
+
+// MsgUpstreamAuthFailed is ECR's registry error text for a pull through a rule that the upstream refused
+// or did not find (reference: containers-roadmap#2211, #2354; the part after "Verify that the
+// credentials" is as those threads quote it, not checked on a live account).
+const MsgUpstreamAuthFailed = "The authentication to the upstream registry failed. Verify that the credentials for the upstream registry are valid and try again."
 
 // ErrNoPullThroughRule is wrapped by an UpstreamError (Code ImageNotFound) when no pull-through cache
 // rule covers the repository: there is no upstream to pull from.
@@ -177,11 +183,11 @@ func registryResponse(err error, blob bool) (status int, code, message string) {
 	case UpstreamCodeTooManyRequests:
 		return http.StatusTooManyRequests, "TOOMANYREQUESTS", ue.Error()
 	case UpstreamCodeAccessDenied:
-		code := "MANIFEST_UNKNOWN"
-		if blob {
-			code = "BLOB_UNKNOWN"
-		}
-		return http.StatusNotFound, code, ue.Error()
+		// Reference: docker shows "denied: The authentication to the upstream registry failed. Verify
+		// that the credentials ..." (containers-roadmap#2211, #2354) for a wrong path or an image missing
+		// upstream: code DENIED. The HTTP status is unverified; DENIED rides on 403 in the distribution
+		// spec, so 403 it is.
+		return http.StatusForbidden, "DENIED", MsgUpstreamAuthFailed
 	case UpstreamCodeImageNotFound:
 		if errors.Is(ue, ErrNoPullThroughRule) {
 			return http.StatusNotFound, "NAME_UNKNOWN", ue.Error()
