@@ -41,10 +41,16 @@ type Config struct {
 	Roles map[string]RoleTrust
 }
 
-// RoleTrust is the part of an IAM role's trust policy the sandbox's STS checks.
+// RoleTrust is the part of an IAM role's trust policy the sandbox's STS checks, and the role's settings
+// the sandbox emulates (roles.go).
 type RoleTrust struct {
 	Audience string   // default sts.amazonaws.com
 	Subjects []string // allowed "sub" values; "*" suffix matches a prefix; empty allows any
+	// MaxSessionDuration bounds AssumeRoleWithWebIdentity's DurationSeconds (IAM: default 1 h, 1–12 h).
+	MaxSessionDuration time.Duration
+	// Denied lists IAM actions the role's policies do not allow, e.g. ecr:BatchImportUpstreamImage and
+	// ecr:CreateRepository (a first pull through a rule needs both; cached images still pull).
+	Denied []string
 }
 
 func (c *Config) defaults() {
@@ -114,6 +120,9 @@ type Sandbox struct {
 // Start listens on loopback ports and serves every component until Close or ctx ends.
 func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	cfg.defaults()
+	if err := checkRoles(cfg); err != nil {
+		return nil, err
+	}
 	d := &deps{cfg: cfg, store: NewStore(cfg.AccountID, cfg.Region, cfg.Now), faults: &Faults{}, stats: &Stats{}}
 	sb := &Sandbox{Store: d.store, Faults: d.faults, Stats: d.stats, Upstreams: map[string]string{},
 		AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, Region: cfg.Region, AccountID: cfg.AccountID, d: d}
