@@ -280,6 +280,7 @@ func (e *ecrAPI) getAuthorizationToken(c *ecrCall) (any, *apiError) {
 		}
 	}
 	password, expires := e.d.store.IssueToken(authTokenTTL)
+	e.d.owners.set(password, c.who) // the data plane checks the puller's permissions (roles.go)
 	data := authorizationData{
 		AuthorizationToken: base64.StdEncoding.EncodeToString([]byte("AWS:" + password)),
 		ExpiresAt:          epochPtr(expires),
@@ -1050,7 +1051,7 @@ func (e *ecrAPI) batchGetImage(c *ecrCall) (any, *apiError) {
 		// Only a tag can be imported: reference, "Digest pulls do not fill a cold cache".
 		if !ok && imports && id.ImageDigest == "" {
 			var err error
-			img, err = pullThrough(c.ctx, e.d, in.RepositoryName, id.ImageTag)
+			img, err = pullThrough(context.WithValue(c.ctx, pullerKey{}, c.who), e.d, in.RepositoryName, id.ImageTag)
 			if err != nil {
 				fail(id, importFailureCode(err), err.Error())
 				continue

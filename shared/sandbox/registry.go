@@ -212,6 +212,7 @@ func newRegistryHandler(d *deps) http.Handler {
 		if !authorizeRegistry(d, w, r) {
 			return
 		}
+		ctx = withPuller(ctx, d, r)
 		if r.URL.Path == "/v2/" || r.URL.Path == "/v2" {
 			// The version check: 200 once authorised.
 			w.Header().Set("Content-Type", "application/json")
@@ -442,6 +443,14 @@ func resolveTag(ctx context.Context, d *deps, repo, tag string) (Image, bool, er
 			return cached, false, nil
 		}
 		return Image{}, false, err
+	}
+	// A pull that would import needs the import actions (reference, "First pull creates the repository";
+	// roles.go); without them a cached copy is still served.
+	if denied := importDenied(ctx, d, repo); denied != nil {
+		if have {
+			return cached, false, nil
+		}
+		return Image{}, false, denied
 	}
 	v, err := u.flights.do(ctx, "tag\x00"+repo+"\x00"+tag, func(fctx context.Context) (any, error) {
 		// Another import may have finished between the check above and this flight.

@@ -13,9 +13,11 @@ package sandbox
 //     unverified (docs/aws-facts.md); the sandbox gives IAM's usual denial, as DENIED.
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -101,4 +103,47 @@ func (d *deps) accessDeniedMessage(who identity, action, repo string) string {
 // 403 DENIED with IAM's text (the exact answer is unverified: docs/aws-facts.md).
 func errImportDenied(d *deps, who identity, action, repo string) *regError {
 	return &regError{http.StatusForbidden, "DENIED", d.accessDeniedMessage(who, action, repo)}
+}
+
+// tokenOwners remembers who GetAuthorizationToken issued each registry password to, so that the data
+// plane can check the puller's permissions (ECR's token carries the caller's identity).
+type tokenOwners struct {
+	mu sync.Mutex
+	m  map[string]identity
+}
+
+func (o *tokenOwners) set(password string, who identity) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = map[string]identity{}
+	}
+	o.m[password] = who
+}
+
+func (o *tokenOwners) get(password string) identity {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.m[password]
+}
+
+type pullerKey struct{}
+
+// withPuller puts the identity behind a registry request's token into its context.
+func withPuller(ctx context.Context, d *deps, r *http.Request) context.Context {
+	_, pw, _ := r.BasicAuth()
+	return context.WithValue(ctx, pullerKey{}, d.owners.get(pw))
+}
+
+// importDenied reports the first action a pull through a rule into repo needs that the puller in ctx
+// lacks: ecr:BatchImportUpstreamImage, then ecr:CreateRepository when repo does not exist yet.
+func importDenied(ctx context.Context, d *deps, repo string) *regError {
+	who, _ := ctx.Value(pullerKey{}).(identity)
+	if !d.allowed(who, ActionBatchImportUpstreamImage) {
+		return errImportDenied(d, who, ActionBatchImportUpstreamImage, repo)
+	}
+	if _, exists := d.store.Repository(repo); !exists && !d.allowed(who, ActionCreateRepository) {
+		return errImportDenied(d, who, ActionCreateRepository, repo)
+	}
+	return nil
 }

@@ -91,6 +91,7 @@ type deps struct {
 	creds                                   *credentials         // control plane: keys it accepts (sts.go)
 	oidc                                    *oidcIssuer          // control plane: the token issuer (oidc.go)
 	upstreams                               map[string]*upstream // data plane: stand-ins by upstream registry URL host (upstream.go)
+	owners                                  tokenOwners          // registry passwords → who got them (roles.go)
 }
 
 // Sandbox is a running emulation. Its fields are the addresses clients use.
