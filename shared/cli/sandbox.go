@@ -44,7 +44,10 @@ images (the Docker Hub one with its rate-limit headers and 429s).
 It prints the export lines a shell needs (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS, AWS_REGION,
 credentials, ECR_PTC_REGISTRY, ECR_PTC_SANDBOX_UPSTREAM_DOCKERHUB, ECR_PTC_SANDBOX_STATS, ...) and runs
 until interrupted. With -- COMMAND it runs the command with that environment instead and exits with
-its status. --with-rules creates the rules docker-hub, github, quay and ecr-public up front.
+its status. --with-rules creates the rules docker-hub, github, quay and ecr-public up front, and the
+ECR-to-ECR rule ecr for the upstream private registry stand-in 210987654321.dkr.ecr.us-west-2.amazonaws.com
+(ECR_PTC_SANDBOX_UPSTREAM_ECR_HOST; customRoleArn ECR_PTC_SANDBOX_UPSTREAM_ECR_ROLE_ARN), which serves
+team/app:1 and team/app:2.
 
 --oidc github (or gitlab) exports what that CI gives a job instead of static keys: GITHUB_ACTIONS=true,
 ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN (or GITLAB_CI=true and a GitLab-style
@@ -73,6 +76,9 @@ id_token in ECR_PTC_ID_TOKEN, valid 1 h), and ECR_PTC_ROLE_ARN naming a role tha
 					}
 					sb.Store.PutRule(r)
 				}
+				// ECR-to-ECR: the upstream private registry stand-in, through the role its policy allows.
+				sb.Store.PutRule(rules.Rule{ECRRepositoryPrefix: "ecr", UpstreamRegistryURL: sandbox.UpstreamECRHost(), UpstreamRegistry: "ecr",
+					CustomRoleArn: sb.UpstreamECRRoleArn(), UpstreamRepositoryPrefix: rules.Root})
 			}
 			vars, err := oidc.env(sb, sb.Env())
 			if err != nil {

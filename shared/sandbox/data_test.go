@@ -128,7 +128,11 @@ func (e *dataEnv) upstreamDigest(upstream, repoTag string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	d, err := remote.Head(r, remote.WithContext(e.ctx))
+	opts := []remote.Option{remote.WithContext(e.ctx)}
+	if upstream == "ecr" { // the private-ECR stand-in wants the role its policy allows
+		opts = append(opts, remote.WithAuth(&authn.Basic{Username: "AWS", Password: e.s.UpstreamECRRoleArn()}))
+	}
+	d, err := remote.Head(r, opts...)
 	if err != nil {
 		e.t.Fatalf("HEAD %s on %s: %v", repoTag, upstream, err)
 	}

@@ -474,7 +474,7 @@ func resolveTag(ctx context.Context, d *deps, repo, tag string) (Image, bool, er
 // importTag fetches path:tag from the upstream and stores it under repo:tag, creating the repository.
 func importTag(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo, path, tag string) (Image, error) {
 	uerr := func(err error) error { return upstreamError(u, rule, repo, path, tag, err) }
-	p, err := u.client()
+	p, err := u.clientFor(rule.Rule)
 	if err != nil {
 		return Image{}, uerr(err)
 	}
@@ -520,7 +520,7 @@ func importChildren(ctx context.Context, d *deps, u *upstream, rule RuleRecord, 
 	if err != nil {
 		return nil, upstreamError(u, rule, repo, path, img.Digest, fmt.Errorf("upstream index is not valid: %w", err))
 	}
-	p, err := u.client()
+	p, err := u.clientFor(rule.Rule)
 	if err != nil {
 		return nil, upstreamError(u, rule, repo, path, img.Digest, err)
 	}
@@ -629,7 +629,7 @@ func resolveBlob(ctx context.Context, d *deps, repo, dgst string) ([]byte, error
 			return data, nil
 		}
 		uerr := func(err error) error { return upstreamError(u, rule, repo, path, dgst, err) }
-		p, err := u.client()
+		p, err := u.clientFor(rule.Rule)
 		if err != nil {
 			return nil, uerr(err)
 		}
@@ -707,20 +707,25 @@ func upstreamError(u *upstream, rule RuleRecord, repo, path, ref string, err err
 // anonymous, without retries (one upstream request per fetch, so counts and faults are exact).
 func (u *upstream) client() (*remote.Puller, error) {
 	u.clientOnce.Do(func() {
-		tr := &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     30 * time.Second,
-		}
-		u.puller, u.pullerErr = remote.NewPuller(
-			remote.WithTransport(tr),
-			remote.WithUserAgent("ecr-ptc-sandbox-pull-through-cache"),
-			remote.WithRetryStatusCodes(),
-			remote.WithRetryPredicate(func(error) bool { return false }),
-			remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
-		)
+		u.puller, u.pullerErr = remote.NewPuller(u.pullerOptions()...)
 	})
 	return u.puller, u.pullerErr
+}
+
+// pullerOptions are the cache's client settings, on a transport of their own.
+func (u *upstream) pullerOptions() []remote.Option {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	return []remote.Option{
+		remote.WithTransport(tr),
+		remote.WithUserAgent("ecr-ptc-sandbox-pull-through-cache"),
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
+	}
 }
 
 // flightGroup runs one fetch per key at a time and hands its result to every request that asked for it

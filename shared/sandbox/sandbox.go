@@ -36,6 +36,10 @@ type Config struct {
 	// BatchGetImageImports makes BatchGetImage by tag pull a missing image through the cache. Whether
 	// real ECR does this is unverified (reference), so it is off by default.
 	BatchGetImageImports bool
+	// RootUpstreamPrefixOnEveryRule makes DescribePullThroughCacheRules print upstreamRepositoryPrefix
+	// "ROOT" on rules that are not ECR-to-ECR too. Whether AWS does is unverified (reference), so parsers
+	// are tested both ways; off by default.
+	RootUpstreamPrefixOnEveryRule bool
 	// Roles restricts which subjects may assume which roles; nil trusts every role of the account for
 	// any token the sandbox issuer signed with audience sts.amazonaws.com.
 	Roles map[string]RoleTrust
@@ -271,7 +275,7 @@ func (s *Sandbox) Env() []string {
 			env = append(env, "ECR_PTC_SANDBOX_UPSTREAM_"+envName(name)+"="+addr)
 		}
 	}
-	return env
+	return append(env, s.upstreamECREnv()...)
 }
 
 func envName(upstream string) string {
