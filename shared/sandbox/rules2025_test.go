@@ -13,6 +13,7 @@ import (
 	"github.com/ecr-ptc/ecr-ptc/shared/sandbox"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
@@ -81,6 +82,28 @@ func TestRules2025ECRToECR(t *testing.T) {
 			t.Fatalf("%s holds %d images, want the index and its 2 children", repo, n)
 		}
 	}
+	// A whole image (config and layers, fetched upstream as the rule's role) through the cache.
+	ref, err := name.ParseReference(sb.RegistryHost+"/ecr-team/app:1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: "AWS", Password: pw}), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) == 0 {
+		t.Fatalf("layers: %v", err)
+	}
+	for _, l := range layers {
+		if _, err := l.Compressed(); err != nil {
+			t.Fatalf("layer through the cache: %v", err)
+		}
+	}
+	if st := sb.Stats.Snapshot(); st.UpstreamBlobFetches == 0 {
+		t.Fatalf("no blob came from the upstream registry: %+v", st)
+	}
+
 	rules, err := client.DescribePullThroughCacheRules(ctx, &ecr.DescribePullThroughCacheRulesInput{})
 	if err != nil {
 		t.Fatal(err)
