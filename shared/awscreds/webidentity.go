@@ -304,8 +304,11 @@ func (w *WebIdentity) explain(op string, err error, token string) error {
 		e.Hint = "the token expired before STS saw it; check the runner's clock and retry"
 	case strings.Contains(msg, "Signature expired") || code == "RequestTimeTooSkewed" || strings.Contains(msg, "not yet valid"):
 		e.Hint = "the machine's clock is off; sync it (e.g. with NTP) and retry"
+	case code == "ValidationError" && strings.Contains(msg, "MaxSessionDuration"):
+		// Reference: DurationSeconds may not exceed the role's MaxSessionDuration (default 1 h).
+		e.Hint = fmt.Sprintf("the requested session duration (%s) is longer than the MaxSessionDuration of %s (IAM's default is 1 h): raise the role's maximum session duration (up to 12 h) or ask for a shorter session", durationText(w.Duration), w.RoleARN)
 	case code == "ValidationError":
-		e.Hint = "check the role ARN, session name (2–64 of [\\w+=,.@-]) and duration (900–43200 s; 3600 s when chaining roles)"
+		e.Hint = "check the role ARN, session name (2–64 of [\\w+=,.@-]) and duration (900 s up to the role's MaxSessionDuration, at most 43200 s)"
 	case code == "InvalidIdentityToken":
 		e.Hint = "STS rejected the token; check that it comes from the OIDC provider the role trusts"
 	}
@@ -389,4 +392,12 @@ func NewProvider(client STSAPI, w WebIdentity) aws.CredentialsProvider {
 	return aws.NewCredentialsCache(&Provider{Client: client, Config: w}, func(o *aws.CredentialsCacheOptions) {
 		o.ExpiryWindow = 5 * time.Minute
 	})
+}
+
+// durationText names a requested session duration; 0 lets STS choose its default.
+func durationText(d time.Duration) string {
+	if d == 0 {
+		return "STS's default, 1h"
+	}
+	return d.String()
 }

@@ -117,6 +117,32 @@ func TestTerminalErrorsExplain(t *testing.T) {
 	}
 }
 
+// Reference: "DurationSeconds 900 up to the role's MaxSessionDuration (default 3600 ...); above it STS
+// answers ValidationError". The hint gives the fix — raise the role's MaxSessionDuration or ask for
+// less — and never mentions role chaining, which web identity sessions are not.
+func TestDurationAboveRoleMaximum(t *testing.T) {
+	sb, client := stsClient(t, sandbox.Config{NoSeed: true, Roles: map[string]sandbox.RoleTrust{"ci": {MaxSessionDuration: 2 * time.Hour}}})
+	var n atomic.Int32
+	_, _, err := awscreds.Assume(context.Background(), client, awscreds.WebIdentity{RoleARN: role, Duration: 3 * time.Hour, Token: countingToken(sb, &n, nil), Sleep: noWait})
+	if err == nil {
+		t.Fatal("a 3 h session on a 2 h role was granted")
+	}
+	for _, w := range []string{"ValidationError", "MaxSessionDuration", "3h0m0s", role, "raise the role's maximum session duration", "ask for a shorter session"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%q lacks %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), "chain") {
+		t.Errorf("the hint mentions role chaining: %q", err)
+	}
+	if n.Load() != 1 {
+		t.Errorf("a ValidationError must not retry: %d tokens", n.Load())
+	}
+	if _, _, err := awscreds.Assume(context.Background(), client, awscreds.WebIdentity{RoleARN: role, Duration: 2 * time.Hour, Token: countingToken(sb, &n, nil), Sleep: noWait}); err != nil {
+		t.Errorf("2 h on a 2 h role: %v", err)
+	}
+}
+
 // A global timeout bounds every attempt together.
 func TestGlobalTimeout(t *testing.T) {
 	sb, client := stsClient(t, sandbox.Config{})

@@ -32,6 +32,7 @@ func newSandboxCmd(env Env) *cobra.Command {
 		latency    time.Duration
 		bandwidth  int64
 		quotas     bool
+		oidc       sandboxOIDC
 	)
 	cmd := &cobra.Command{
 		Use:   "sandbox [flags] [-- COMMAND [ARG...]]",
@@ -44,13 +45,25 @@ images (the Docker Hub one with its rate-limit headers and 429s).
 It prints the export lines a shell needs (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS, AWS_REGION,
 credentials, ECR_PTC_REGISTRY, ECR_PTC_SANDBOX_UPSTREAM_DOCKERHUB, ECR_PTC_SANDBOX_STATS, ...) and runs
 until interrupted. With -- COMMAND it runs the command with that environment instead and exits with
-its status. --with-rules creates the rules docker-hub, github, quay and ecr-public up front.`,
+its status. --with-rules creates the rules docker-hub, github, quay and ecr-public up front, and the
+ECR-to-ECR rule ecr for the upstream private registry stand-in 210987654321.dkr.ecr.us-west-2.amazonaws.com
+(ECR_PTC_SANDBOX_UPSTREAM_ECR_HOST; customRoleArn ECR_PTC_SANDBOX_UPSTREAM_ECR_ROLE_ARN), which serves
+team/app:1 and team/app:2.
+
+--oidc github (or gitlab) exports what that CI gives a job instead of static keys: GITHUB_ACTIONS=true,
+ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN (or GITLAB_CI=true and a GitLab-style
+id_token in ECR_PTC_ID_TOKEN, valid 1 h), and ECR_PTC_ROLE_ARN naming a role that trusts those tokens;
+--role-max-session sets that role's MaxSessionDuration (IAM's default 1h, at most 12h).`,
 		Example: `  ecr-ptc sandbox --env-file /tmp/sandbox.env &   # then: set -a; . /tmp/sandbox.env; set +a
-  ecr-ptc sandbox --with-rules -- ecr-ptc setup examples/`,
+  ecr-ptc sandbox --with-rules -- ecr-ptc setup examples/
+  ecr-ptc sandbox --with-rules --oidc github -- ecr-ptc setup examples/`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := oidc.validate(); err != nil {
+				return err
+			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
-			sb, err := sandbox.Start(ctx, sandbox.Config{RateLimit: rateLimit, RateWindow: rateWindow, TagRefresh: refresh, UpstreamLatency: latency, UpstreamBandwidth: bandwidth, RateLimits: ecrQuotas(quotas)})
+			sb, err := sandbox.Start(ctx, sandbox.Config{RateLimit: rateLimit, RateWindow: rateWindow, TagRefresh: refresh, UpstreamLatency: latency, UpstreamBandwidth: bandwidth, RateLimits: ecrQuotas(quotas), Roles: oidc.roles()})
 			if err != nil {
 				return err
 			}
@@ -64,8 +77,14 @@ its status. --with-rules creates the rules docker-hub, github, quay and ecr-publ
 					}
 					sb.Store.PutRule(r)
 				}
+				// ECR-to-ECR: the upstream private registry stand-in, through the role its policy allows.
+				sb.Store.PutRule(rules.Rule{ECRRepositoryPrefix: "ecr", UpstreamRegistryURL: sandbox.UpstreamECRHost(), UpstreamRegistry: "ecr",
+					CustomRoleArn: sb.UpstreamECRRoleArn(), UpstreamRepositoryPrefix: rules.Root})
 			}
-			vars := sb.Env()
+			vars, err := oidc.env(sb, sb.Env())
+			if err != nil {
+				return err
+			}
 			if envFile != "" {
 				var b strings.Builder
 				for _, kv := range vars {
@@ -99,6 +118,8 @@ its status. --with-rules creates the rules docker-hub, github, quay and ecr-publ
 	fl.DurationVar(&latency, "upstream-latency", 0, "added latency per upstream request, like the internet")
 	fl.Int64Var(&bandwidth, "upstream-bandwidth", 0, "upstream bandwidth in bytes/s (default unlimited)")
 	fl.BoolVar(&quotas, "ecr-quotas", false, "throttle the ECR API and the cache registry at ECR's per-account rate quotas (published ones; assumed for DescribeImages and the rule APIs)")
+	fl.StringVar(&oidc.kind, "oidc", "", "export a CI job's OIDC variables (github or gitlab) and ECR_PTC_ROLE_ARN instead of static keys")
+	fl.DurationVar(&oidc.maxSession, "role-max-session", 0, "the --oidc role's MaxSessionDuration (default 1h, at most 12h)")
 	return cmd
 }
 
@@ -159,8 +180,7 @@ func newSandboxStatsCmd(env Env) *cobra.Command {
 			if asJSON {
 				return writeJSON(env.Stdout, s)
 			}
-			fmt.Fprintf(env.Stdout, "sandbox: %d upstream fetches %v, %d cache hits, %d cache misses, %d repositories created, %d upstream 429s\n",
-				s.UpstreamFetches, s.UpstreamFetchesBy, s.CacheHits, s.CacheMisses, s.RepositoriesCreated, s.UpstreamRateLimited)
+			printSandboxStats(env.Stdout, s)
 			return nil
 		},
 	}

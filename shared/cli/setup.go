@@ -140,7 +140,8 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 		}
 	}
 	if len(plats) == 0 {
-		// The cache fetches an index's platform manifests lazily: warm the one the build will use.
+		// ECR imports an index with all its children; fetching the build's platform manifest as well
+		// reports an image that lacks it before the build meets it.
 		plats = []string{dockerfile.DefaultBuildPlatform}
 	}
 	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer, ProbeCache: f.probeCache(ctx, env, cfg, src, registry)}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency})

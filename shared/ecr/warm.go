@@ -262,8 +262,8 @@ func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (War
 }
 
 // fetchPlatforms GETs the manifest (a HEAD may not import) and, for an index, each requested platform's
-// manifest: index children are fetched lazily by the cache (reference), so a build on another platform
-// would otherwise meet a cold child.
+// manifest. ECR imports an index with every child (reference: "Multi-arch: the whole index is
+// imported"), so the child GETs are cache hits; they check that the image has each platform.
 func fetchPlatforms(ctx context.Context, resolver remotes.Resolver, name string, desc ocispec.Descriptor, plats []string, res WarmResult) (WarmResult, error) {
 	fetcher, err := resolver.Fetcher(ctx, name)
 	if err != nil {

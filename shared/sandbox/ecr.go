@@ -285,6 +285,7 @@ func (e *ecrAPI) getAuthorizationToken(c *ecrCall) (any, *apiError) {
 		}
 	}
 	password, expires := e.d.store.IssueToken(e.d.store.authTokenTTL())
+	e.d.owners.set(password, c.who) // the data plane checks the puller's permissions (roles.go)
 	data := authorizationData{
 		AuthorizationToken: base64.StdEncoding.EncodeToString([]byte("AWS:" + password)),
 		ExpiresAt:          epochPtr(expires),
@@ -489,7 +490,9 @@ func (e *ecrAPI) describePullThroughCacheRules(c *ecrCall) (any, *apiError) {
 	}
 	out := []ptcRuleJSON{}
 	for _, r := range selected[start:end] {
-		out = append(out, ruleJSON(r))
+		j := ruleJSON(r)
+		j.UpstreamRepositoryPrefix = e.describedUpstreamPrefix(r)
+		out = append(out, j)
 	}
 	return struct {
 		Rules     []ptcRuleJSON `json:"pullThroughCacheRules"`
@@ -553,7 +556,10 @@ func (e *ecrAPI) createPullThroughCacheRule(c *ecrCall) (any, *apiError) {
 	if up.Enum != "ecr" && prefix == rules.Root {
 		return nil, invalidParam("Invalid parameter at 'ecrRepositoryPrefix' failed to satisfy constraint: 'ROOT is supported only for an upstream registry of type ecr'")
 	}
-	if up.Enum != "ecr" && in.UpstreamRepositoryPrefix != "" {
+	if err := e.checkRuleFields2025(prefix, in.UpstreamRepositoryPrefix, in.CustomRoleArn, up.Enum); err != nil {
+		return nil, err
+	}
+	if up.Enum != "ecr" && in.UpstreamRepositoryPrefix != "" && in.UpstreamRepositoryPrefix != rules.Root {
 		return nil, invalidParam("Invalid parameter at 'upstreamRepositoryPrefix' failed to satisfy constraint: 'upstreamRepositoryPrefix is supported only for an upstream registry of type ecr'")
 	}
 	if up.Enum == "ecr" {
@@ -588,7 +594,7 @@ func (e *ecrAPI) createPullThroughCacheRule(c *ecrCall) (any, *apiError) {
 	}
 	rec, created := e.d.store.PutRule(rules.Rule{
 		ECRRepositoryPrefix: prefix, UpstreamRegistryURL: host, UpstreamRegistry: up.Enum,
-		CredentialArn: in.CredentialArn, CustomRoleArn: in.CustomRoleArn, UpstreamRepositoryPrefix: in.UpstreamRepositoryPrefix,
+		CredentialArn: in.CredentialArn, CustomRoleArn: in.CustomRoleArn, UpstreamRepositoryPrefix: storedUpstreamPrefix(in.UpstreamRepositoryPrefix, up.Enum),
 	})
 	if !created { // lost a race with a concurrent create
 		return nil, newAPIError(http.StatusBadRequest, "PullThroughCacheRuleAlreadyExistsException",
@@ -661,11 +667,12 @@ func (e *ecrAPI) updatePullThroughCacheRule(c *ecrCall) (any, *apiError) {
 	if !ok {
 		return nil, e.ruleNotFound(prefix)
 	}
-	if in.CustomRoleArn != "" && in.CustomRoleArn != rec.CustomRoleArn {
-		// The Store keeps only the credential updatable; changing an ECR-to-ECR rule's role is not emulated.
-		return nil, invalidParam("Invalid parameter at 'customRoleArn' failed to satisfy constraint: 'the sandbox cannot change a rule's customRoleArn'")
-	}
-	if in.CredentialArn == "" {
+	if rec.UpstreamRegistry == "ecr" || in.CustomRoleArn != "" {
+		// ECR-to-ECR: the role is what an update changes (ecr_rules2025.go).
+		if rec, err = e.updateRuleRole(rec, in.CredentialArn, in.CustomRoleArn); err != nil {
+			return nil, err
+		}
+	} else if in.CredentialArn == "" {
 		if up, ok := rules.ByEnum(rec.UpstreamRegistry); ok && up.NeedsCredential {
 			return nil, newAPIError(http.StatusBadRequest, "UnsupportedUpstreamRegistryException",
 				"The specified upstream registry requires authentication. Specify a valid Secrets Manager ARN and try again.")
@@ -673,9 +680,10 @@ func (e *ecrAPI) updatePullThroughCacheRule(c *ecrCall) (any, *apiError) {
 	} else if err := e.checkSecret(in.CredentialArn); err != nil {
 		return nil, err
 	}
-	rec, ok = e.d.store.UpdateRule(prefix, in.CredentialArn)
-	if !ok {
-		return nil, e.ruleNotFound(prefix)
+	if rec.UpstreamRegistry != "ecr" {
+		if rec, ok = e.d.store.UpdateRule(prefix, in.CredentialArn); !ok {
+			return nil, e.ruleNotFound(prefix)
+		}
 	}
 	out := ruleJSON(rec)
 	// UpdatePullThroughCacheRuleResponse has no upstreamRegistryUrl, createdAt or upstreamRegistry.
@@ -697,6 +705,8 @@ func (e *ecrAPI) validatePullThroughCacheRule(c *ecrCall) (any, *apiError) {
 	failure := ""
 	if _, ok := e.d.upstreams[rec.UpstreamRegistryURL]; !ok {
 		failure = fmt.Sprintf("Unable to reach the upstream registry %s: the sandbox has no stand-in for it", rec.UpstreamRegistryURL)
+	} else if f := e.ecrRuleFailure(rec); f != "" {
+		failure = f
 	} else if rec.CredentialArn != "" {
 		if problem := secretProblem(rec.CredentialArn); problem != nil {
 			failure = problem.Code + ": " + problem.Message
@@ -1055,7 +1065,7 @@ func (e *ecrAPI) batchGetImage(c *ecrCall) (any, *apiError) {
 		// Only a tag can be imported: reference, "Digest pulls do not fill a cold cache".
 		if !ok && imports && id.ImageDigest == "" {
 			var err error
-			img, err = pullThrough(c.ctx, e.d, in.RepositoryName, id.ImageTag)
+			img, err = pullThrough(context.WithValue(c.ctx, pullerKey{}, c.who), e.d, in.RepositoryName, id.ImageTag)
 			if err != nil {
 				fail(id, importFailureCode(err), err.Error())
 				continue

@@ -9,10 +9,12 @@ package sandbox
 //     upstream path, fetched as is: "ECR does not add [library/]".
 //   - "First pull creates the repository."
 //   - "Tags are re-checked upstream at most about once every 24 hours" (Config.TagRefresh).
-//   - "Digest pulls do not fill a cold cache (aws/containers-roadmap#2837)": a digest that is neither
-//     stored nor a child of a stored index is not found, even when the upstream has it.
-//   - "Index children (other platforms, attestations) are fetched lazily": a child enters the repository
-//     when a client asks for it by digest.
+//   - "Digest pulls do not fill a cold cache (aws/containers-roadmap#2837)": a digest that is not stored
+//     is not found, even when the upstream has it.
+//   - "Multi-arch: the whole index is imported": the first pull of a tag naming an index imports the
+//     index and every manifest it references (each fetched upstream once); pulling one architecture's
+//     own tag imports only that manifest. Whether ECR stores a partial index when one child fails is
+//     unverified: the sandbox stores nothing and reports the child's failure.
 //   - "A wrong path, or an image that does not exist upstream, comes back as the misleading
 //     'authentication to the upstream registry failed' error."
 //   - "DescribeImages.imageSizeInBytes for an index is the largest child manifest."
@@ -25,8 +27,9 @@ package sandbox
 //	expired token            401 DENIED "Your authorization token has expired. Reauthenticate and try again."
 //	no rule, no repository   404 NAME_UNKNOWN "The repository with name '<name>' does not exist in the registry with id '<acct>'"
 //	manifest not stored      404 MANIFEST_UNKNOWN "Requested image not found" (also the cold digest pull)
-//	upstream 401/403/404     404 MANIFEST_UNKNOWN (BLOB_UNKNOWN for blobs) "... authentication to the upstream registry failed ..."
-//	                         — 404 rather than 400 so that clients treat it as "not in the cache" and fall back
+//	upstream 401/403/404     403 DENIED "The authentication to the upstream registry failed. Verify that the credentials ..."
+//	                         (reference, containers-roadmap#2211/#2354: code DENIED with ECR's text; the 403 is
+//	                         unverified — DENIED normally rides on 403 — see docs/aws-facts.md); blobs alike
 //	upstream 429             429 TOOMANYREQUESTS "upstream registry returned 429 Too Many Requests: <upstream>/<path>: ..."
 //	upstream 5xx/unreachable 503 UNAVAILABLE "upstream registry unavailable: ..."
 //	injected faults          "registry" target: 5xx → 500 UNKNOWN, throttle → 429 TOOMANYREQUESTS "Rate exceeded",
@@ -36,9 +39,8 @@ package sandbox
 // Counters: CacheHits counts manifest requests answered without contacting the upstream, CacheMisses
 // those that contacted it (an import, a refresh — even one that then served the stale copy — or a wait
 // on another request's import) or failed. UpstreamFetches counts the manifest GETs that import a tag or
-// re-check it, and lazy child fetches; the child-manifest GETs an index import makes to learn the index
-// size are part of that one import and not counted separately (the Docker Hub stand-in still sees and
-// rate-limits them, as Docker Hub counts one pull per architecture).
+// re-check it; the child-manifest GETs of an index import count in UpstreamChildFetches (the Docker Hub
+// stand-in sees and rate-limits them, as Docker Hub counts one pull per architecture).
 
 import (
 	"bytes"
@@ -76,12 +78,17 @@ const (
 	UpstreamCodeImageNotFound   = "ImageNotFound"           // nothing to pull: no rule, or a digest not cached (see Err)
 )
 
+// MsgUpstreamAuthFailed is ECR's registry error text for a pull through a rule that the upstream refused
+// or did not find (reference: containers-roadmap#2211, #2354; the part after "Verify that the
+// credentials" is as those threads quote it, not checked on a live account).
+const MsgUpstreamAuthFailed = "The authentication to the upstream registry failed. Verify that the credentials for the upstream registry are valid and try again."
+
 // ErrNoPullThroughRule is wrapped by an UpstreamError (Code ImageNotFound) when no pull-through cache
 // rule covers the repository: there is no upstream to pull from.
 var ErrNoPullThroughRule = errors.New("no pull through cache rule matches the repository")
 
-// ErrDigestNotCached is wrapped by an UpstreamError (Code ImageNotFound) for a digest that is neither
-// stored nor a child of a stored index: digest pulls do not fill a cold cache (reference,
+// ErrDigestNotCached is wrapped by an UpstreamError (Code ImageNotFound) for a digest that is not
+// stored: digest pulls do not fill a cold cache (reference,
 // aws/containers-roadmap#2837).
 var ErrDigestNotCached = errors.New("a digest that is not cached cannot be pulled through the cache")
 
@@ -176,11 +183,11 @@ func registryResponse(err error, blob bool) (status int, code, message string) {
 	case UpstreamCodeTooManyRequests:
 		return http.StatusTooManyRequests, "TOOMANYREQUESTS", ue.Error()
 	case UpstreamCodeAccessDenied:
-		code := "MANIFEST_UNKNOWN"
-		if blob {
-			code = "BLOB_UNKNOWN"
-		}
-		return http.StatusNotFound, code, ue.Error()
+		// Reference: docker shows "denied: The authentication to the upstream registry failed. Verify
+		// that the credentials ..." (containers-roadmap#2211, #2354) for a wrong path or an image missing
+		// upstream: code DENIED. The HTTP status is unverified; DENIED rides on 403 in the distribution
+		// spec, so 403 it is.
+		return http.StatusForbidden, "DENIED", MsgUpstreamAuthFailed
 	case UpstreamCodeImageNotFound:
 		if errors.Is(ue, ErrNoPullThroughRule) {
 			return http.StatusNotFound, "NAME_UNKNOWN", ue.Error()
@@ -205,6 +212,7 @@ func newRegistryHandler(d *deps) http.Handler {
 		if !authorizeRegistry(d, w, r) {
 			return
 		}
+		ctx = withPuller(ctx, d, r)
 		if r.URL.Path == "/v2/" || r.URL.Path == "/v2" {
 			// The version check: 200 once authorised.
 			w.Header().Set("Content-Type", "application/json")
@@ -440,6 +448,14 @@ func resolveTag(ctx context.Context, d *deps, repo, tag string) (Image, bool, er
 		}
 		return Image{}, false, err
 	}
+	// A pull that would import needs the import actions (reference, "First pull creates the repository";
+	// roles.go); without them a cached copy is still served.
+	if denied := importDenied(ctx, d, repo); denied != nil {
+		if have {
+			return cached, false, nil
+		}
+		return Image{}, false, denied
+	}
 	v, err := u.flights.do(ctx, "tag\x00"+repo+"\x00"+tag, func(fctx context.Context) (any, error) {
 		// Another import may have finished between the check above and this flight.
 		if img, ok := d.store.LookupImage(repo, tag); ok && tagFresh(d, repo, tag) {
@@ -462,7 +478,7 @@ func resolveTag(ctx context.Context, d *deps, repo, tag string) (Image, bool, er
 // importTag fetches path:tag from the upstream and stores it under repo:tag, creating the repository.
 func importTag(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo, path, tag string) (Image, error) {
 	uerr := func(err error) error { return upstreamError(u, rule, repo, path, tag, err) }
-	p, err := u.client()
+	p, err := u.clientFor(rule.Rule)
 	if err != nil {
 		return Image{}, uerr(err)
 	}
@@ -476,15 +492,73 @@ func importTag(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo,
 		return Image{}, uerr(err)
 	}
 	img := Image{Digest: desc.Digest.String(), MediaType: string(desc.MediaType), Manifest: desc.Manifest}
-	// An index's children are not fetched now: they come when a client asks for them (reference: "Index
-	// children ... are fetched lazily"), and its size grows with them.
 	img.Size = manifestSize(img)
+	// An index comes with every image it references (reference: "Multi-arch: the whole index is
+	// imported"), each child fetched upstream once; the import stores nothing unless all arrive.
+	children, err := importChildren(ctx, d, u, rule, repo, path, img)
+	if err != nil {
+		return Image{}, err
+	}
+	for _, c := range children {
+		img.Size = max(img.Size, c.Size) // reference: imageSizeInBytes of an index is its largest child
+	}
 	ensureRepository(d, repo, rule)
+	for _, c := range children {
+		d.store.PutImage(repo, "", c)
+	}
 	d.store.PutImage(repo, tag, img)
 	if stored, ok := d.store.LookupImage(repo, img.Digest); ok {
 		return stored, nil
 	}
 	return img, nil
+}
+
+// importChildren fetches the manifests an index references that repo does not hold yet (a re-check
+// that finds the tag unmoved fetches nothing). Nested indexes are followed. Child fetches count in
+// UpstreamChildFetches: UpstreamFetches stays one per image.
+func importChildren(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo, path string, img Image) ([]Image, error) {
+	if !isIndexType(img.MediaType) {
+		return nil, nil
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(img.Manifest))
+	if err != nil {
+		return nil, upstreamError(u, rule, repo, path, img.Digest, fmt.Errorf("upstream index is not valid: %w", err))
+	}
+	p, err := u.clientFor(rule.Rule)
+	if err != nil {
+		return nil, upstreamError(u, rule, repo, path, img.Digest, err)
+	}
+	var out []Image
+	for _, m := range idx.Manifests {
+		dgst := m.Digest.String()
+		if _, ok := d.store.LookupImage(repo, dgst); ok {
+			continue
+		}
+		ref, err := name.NewDigest(u.host+"/"+path+"@"+dgst, name.Insecure)
+		if err != nil {
+			return nil, upstreamError(u, rule, repo, path, dgst, err)
+		}
+		d.stats.Update(func(s *StatsSnapshot) { s.UpstreamChildFetches++ })
+		desc, err := p.Get(ctx, ref)
+		if err != nil {
+			return nil, upstreamError(u, rule, repo, path, dgst, err)
+		}
+		if sha256Digest(desc.Manifest) != dgst {
+			return nil, upstreamError(u, rule, repo, path, dgst, fmt.Errorf("upstream manifest does not match digest %s", dgst))
+		}
+		child := Image{Digest: dgst, MediaType: cmp.Or(string(desc.MediaType), string(m.MediaType)), Manifest: desc.Manifest}
+		child.Size = manifestSize(child)
+		grand, err := importChildren(ctx, d, u, rule, repo, path, child)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range grand {
+			child.Size = max(child.Size, g.Size)
+		}
+		out = append(out, grand...)
+		out = append(out, child)
+	}
+	return out, nil
 }
 
 func resolveDigest(ctx context.Context, d *deps, repo, dgst string) (Image, bool, error) {
@@ -498,66 +572,11 @@ func resolveDigest(ctx context.Context, d *deps, repo, dgst string) (Image, bool
 		}
 		return Image{}, false, errNameUnknown(d, repo)
 	}
-	childType, ok := childOfStoredIndex(d, repo, dgst)
-	if !ok {
-		// Digest pulls do not fill a cold cache (reference, aws/containers-roadmap#2837).
-		d.stats.Update(func(s *StatsSnapshot) { s.DigestColdMisses++ })
-		return Image{}, false, &UpstreamError{Code: UpstreamCodeImageNotFound, Upstream: rule.UpstreamRegistryURL, Rule: trimPrefix(rule.ECRRepositoryPrefix),
-			Repository: repo, Path: path, Reference: dgst, Err: ErrDigestNotCached}
-	}
-	u := upstreamFor(d, rule.Rule)
-	if u == nil {
-		return Image{}, false, &UpstreamError{Code: UpstreamCodeUnavailable, Upstream: rule.UpstreamRegistryURL, Rule: trimPrefix(rule.ECRRepositoryPrefix),
-			Repository: repo, Path: path, Reference: dgst, Err: fmt.Errorf("cannot reach %s: the sandbox has no stand-in for it", rule.UpstreamRegistryURL)}
-	}
-	v, err := u.flights.do(ctx, "manifest\x00"+repo+"\x00"+dgst, func(fctx context.Context) (any, error) {
-		if img, ok := d.store.LookupImage(repo, dgst); ok {
-			return pullResult{img, true}, nil
-		}
-		return importChild(fctx, d, u, rule, repo, path, dgst, childType)
-	})
-	if err != nil {
-		return Image{}, false, err
-	}
-	res := v.(pullResult)
-	return res.img, res.hit, nil
-}
-
-// importChild fetches a child of a stored index from the upstream, the first time a client asks for it
-// (reference: "Index children ... are fetched lazily"), and grows the index's size to the largest child
-// fetched (reference: imageSizeInBytes of an index is its largest child manifest). Child fetches count
-// apart from image fetches: UpstreamFetches stays one per image.
-func importChild(ctx context.Context, d *deps, u *upstream, rule RuleRecord, repo, path, dgst, mediaType string) (pullResult, error) {
-	p, err := u.client()
-	if err != nil {
-		return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
-	}
-	ref, err := name.NewDigest(u.host+"/"+path+"@"+dgst, name.Insecure)
-	if err != nil {
-		return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
-	}
-	d.stats.Update(func(s *StatsSnapshot) { s.UpstreamChildFetches++ })
-	desc, err := p.Get(ctx, ref)
-	if err != nil {
-		return pullResult{}, upstreamError(u, rule, repo, path, dgst, err)
-	}
-	if sha256Digest(desc.Manifest) != dgst {
-		return pullResult{}, upstreamError(u, rule, repo, path, dgst, fmt.Errorf("upstream manifest does not match digest %s", dgst))
-	}
-	img := Image{Digest: dgst, MediaType: cmp.Or(string(desc.MediaType), mediaType), Manifest: desc.Manifest}
-	img.Size = manifestSize(img)
-	ensureRepository(d, repo, rule)
-	d.store.PutImage(repo, "", img)
-	for _, parent := range parentsOf(d, repo, dgst) {
-		if img.Size > parent.Size {
-			parent.Size = img.Size
-			d.store.PutImage(repo, "", parent)
-		}
-	}
-	if stored, ok := d.store.LookupImage(repo, dgst); ok {
-		img = stored
-	}
-	return pullResult{img, false}, nil
+	// Digest pulls do not fill a cold cache (reference, aws/containers-roadmap#2837); an index's children
+	// arrived with it, so a digest that is not stored is not served.
+	d.stats.Update(func(s *StatsSnapshot) { s.DigestColdMisses++ })
+	return Image{}, false, &UpstreamError{Code: UpstreamCodeImageNotFound, Upstream: rule.UpstreamRegistryURL, Rule: trimPrefix(rule.ECRRepositoryPrefix),
+		Repository: repo, Path: path, Reference: dgst, Err: ErrDigestNotCached}
 }
 
 // ensureRepository creates repo on its first pull through rule (reference: "First pull creates the
@@ -569,47 +588,12 @@ func ensureRepository(d *deps, repo string, rule RuleRecord) {
 	}
 }
 
-// parentsOf lists the stored indexes in repo that reference dgst.
-func parentsOf(d *deps, repo, dgst string) []Image {
-	var out []Image
-	for _, img := range d.store.Images(repo) {
-		if !isIndexType(img.MediaType) {
-			continue
-		}
-		idx, err := v1.ParseIndexManifest(bytes.NewReader(img.Manifest))
-		if err != nil {
-			continue
-		}
-		for _, m := range idx.Manifests {
-			if m.Digest.String() == dgst {
-				out = append(out, img)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// childOfStoredIndex reports whether dgst is a manifest referenced by an index stored in repo, and
-// its media type.
-func childOfStoredIndex(d *deps, repo, dgst string) (string, bool) {
-	for _, parent := range parentsOf(d, repo, dgst) {
-		idx, _ := v1.ParseIndexManifest(bytes.NewReader(parent.Manifest))
-		for _, m := range idx.Manifests {
-			if m.Digest.String() == dgst {
-				return string(m.MediaType), true
-			}
-		}
-	}
-	return "", false
-}
-
 func isIndexType(mt string) bool {
 	return types.MediaType(mt) == types.OCIImageIndex || types.MediaType(mt) == types.DockerManifestList
 }
 
 // manifestSize is what DescribeImages reports as imageSizeInBytes for an image manifest: its layers,
-// config excluded. An index starts at 0 and grows as its children are fetched (importChild).
+// config excluded. An index counts 0 here; importTag sets it to its largest child's.
 func manifestSize(img Image) int64 {
 	if isIndexType(img.MediaType) {
 		return 0
@@ -650,7 +634,7 @@ func resolveBlob(ctx context.Context, d *deps, repo, dgst string) ([]byte, error
 			return data, nil
 		}
 		uerr := func(err error) error { return upstreamError(u, rule, repo, path, dgst, err) }
-		p, err := u.client()
+		p, err := u.clientFor(rule.Rule)
 		if err != nil {
 			return nil, uerr(err)
 		}
@@ -728,20 +712,25 @@ func upstreamError(u *upstream, rule RuleRecord, repo, path, ref string, err err
 // anonymous, without retries (one upstream request per fetch, so counts and faults are exact).
 func (u *upstream) client() (*remote.Puller, error) {
 	u.clientOnce.Do(func() {
-		tr := &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-			MaxIdleConnsPerHost: 64,
-			IdleConnTimeout:     30 * time.Second,
-		}
-		u.puller, u.pullerErr = remote.NewPuller(
-			remote.WithTransport(tr),
-			remote.WithUserAgent("ecr-ptc-sandbox-pull-through-cache"),
-			remote.WithRetryStatusCodes(),
-			remote.WithRetryPredicate(func(error) bool { return false }),
-			remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
-		)
+		u.puller, u.pullerErr = remote.NewPuller(u.pullerOptions()...)
 	})
 	return u.puller, u.pullerErr
+}
+
+// pullerOptions are the cache's client settings, on a transport of their own.
+func (u *upstream) pullerOptions() []remote.Option {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	return []remote.Option{
+		remote.WithTransport(tr),
+		remote.WithUserAgent("ecr-ptc-sandbox-pull-through-cache"),
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
+	}
 }
 
 // flightGroup runs one fetch per key at a time and hands its result to every request that asked for it

@@ -36,6 +36,10 @@ type Config struct {
 	// BatchGetImageImports makes BatchGetImage by tag pull a missing image through the cache. Whether
 	// real ECR does this is unverified (reference), so it is off by default.
 	BatchGetImageImports bool
+	// RootUpstreamPrefixOnEveryRule makes DescribePullThroughCacheRules print upstreamRepositoryPrefix
+	// "ROOT" on rules that are not ECR-to-ECR too. Whether AWS does is unverified (reference), so parsers
+	// are tested both ways; off by default.
+	RootUpstreamPrefixOnEveryRule bool
 	// Roles restricts which subjects may assume which roles; nil trusts every role of the account for
 	// any token the sandbox issuer signed with audience sts.amazonaws.com.
 	Roles map[string]RoleTrust
@@ -43,10 +47,16 @@ type Config struct {
 	RateLimits *RateLimits
 }
 
-// RoleTrust is the part of an IAM role's trust policy the sandbox's STS checks.
+// RoleTrust is the part of an IAM role's trust policy the sandbox's STS checks, and the role's settings
+// the sandbox emulates (roles.go).
 type RoleTrust struct {
 	Audience string   // default sts.amazonaws.com
 	Subjects []string // allowed "sub" values; "*" suffix matches a prefix; empty allows any
+	// MaxSessionDuration bounds AssumeRoleWithWebIdentity's DurationSeconds (IAM: default 1 h, 1–12 h).
+	MaxSessionDuration time.Duration
+	// Denied lists IAM actions the role's policies do not allow, e.g. ecr:BatchImportUpstreamImage and
+	// ecr:CreateRepository (a first pull through a rule needs both; cached images still pull).
+	Denied []string
 }
 
 func (c *Config) defaults() {
@@ -87,6 +97,7 @@ type deps struct {
 	creds                                   *credentials         // control plane: keys it accepts (sts.go)
 	oidc                                    *oidcIssuer          // control plane: the token issuer (oidc.go)
 	upstreams                               map[string]*upstream // data plane: stand-ins by upstream registry URL host (upstream.go)
+	owners                                  tokenOwners          // registry passwords → who got them (roles.go)
 }
 
 // Sandbox is a running emulation. Its fields are the addresses clients use.
@@ -116,6 +127,9 @@ type Sandbox struct {
 // Start listens on loopback ports and serves every component until Close or ctx ends.
 func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	cfg.defaults()
+	if err := checkRoles(cfg); err != nil {
+		return nil, err
+	}
 	d := &deps{cfg: cfg, store: NewStore(cfg.AccountID, cfg.Region, cfg.Now), faults: &Faults{}, stats: &Stats{}}
 	sb := &Sandbox{Store: d.store, Faults: d.faults, Stats: d.stats, Upstreams: map[string]string{},
 		AccessKeyID: cfg.AccessKeyID, SecretAccessKey: cfg.SecretAccessKey, Region: cfg.Region, AccountID: cfg.AccountID, d: d}
@@ -263,7 +277,7 @@ func (s *Sandbox) Env() []string {
 			env = append(env, "ECR_PTC_SANDBOX_UPSTREAM_"+envName(name)+"="+addr)
 		}
 	}
-	return env
+	return append(env, s.upstreamECREnv()...)
 }
 
 func envName(upstream string) string {

@@ -28,7 +28,7 @@ import (
 
 // SeededImage names one image the stand-ins hold at start (unless Config.NoSeed).
 type SeededImage struct {
-	Upstream   string // stand-in name: docker-hub, github, quay, ecr-public
+	Upstream   string // stand-in name: docker-hub, github, quay, ecr-public, ecr
 	Repository string // upstream repository path, e.g. library/alpine
 	Tag        string
 	// OCI is true for an OCI image index, false for a Docker manifest list.
@@ -56,6 +56,9 @@ var seededImages = []SeededImage{
 	{"github", "actions/runner", "2.317.0", true},
 	{"quay", "prometheus/prometheus", "v2.53.0", false},
 	{"quay", "coreos/etcd", "v3.5.0", false},
+	// The upstream private ECR registry of ECR-to-ECR rules (upstream_ecr.go).
+	{"ecr", "team/app", "1", true},
+	{"ecr", "team/app", "2", true},
 }
 
 // SeededImages lists the images the upstream stand-ins hold at start.
@@ -115,7 +118,7 @@ func (s *Sandbox) upstreamByName(n string) (*upstream, error) {
 			return u, nil
 		}
 	}
-	return nil, fmt.Errorf("sandbox: no upstream stand-in %q (have docker-hub, github, quay, ecr-public)", n)
+	return nil, fmt.Errorf("sandbox: no upstream stand-in %q (have docker-hub, github, quay, ecr-public, ecr)", n)
 }
 
 // seed builds the content for spec and installs it in the stand-in's registry in process (no

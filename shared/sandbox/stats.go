@@ -15,7 +15,7 @@ type StatsSnapshot struct {
 	// or tag re-checked), total and per upstream name.
 	UpstreamFetches      int            `json:"upstreamFetches"`
 	UpstreamFetchesBy    map[string]int `json:"upstreamFetchesByUpstream"`
-	UpstreamChildFetches int            `json:"upstreamChildFetches"` // index children fetched lazily, by digest
+	UpstreamChildFetches int            `json:"upstreamChildFetches"` // index children fetched with their index
 	UpstreamBlobFetches  int            `json:"upstreamBlobFetches"`
 	UpstreamRateLimited  int            `json:"upstreamRateLimited"` // 429s the upstream stand-ins answered
 	// UpstreamManifestGets counts the manifest GETs each stand-in served, from any client: what Docker

@@ -1,7 +1,19 @@
 // Package sandbox is a local emulation of Amazon ECR with the pull-through cache — the ECR and STS APIs,
 // an OIDC issuer, a registry data plane and upstream stand-ins — so that ecr-ptc can be tried and tested
 // with no AWS account. Every emulated behaviour cites the fact it follows in
-// ../shared/reference/ecr-pull-through-cache.md or the ECR service model.
+// ../shared/reference/ecr-pull-through-cache.md or the ECR service model; docs/aws-facts.md lists them
+// with their public sources and whether a live run confirmed them.
+//
+// Upstream stand-ins (Sandbox.Upstreams, Env's ECR_PTC_SANDBOX_UPSTREAM_*): docker-hub
+// (registry-1.docker.io), github (ghcr.io), quay (quay.io), ecr-public (public.ecr.aws), and ecr, an
+// upstream private ECR registry in another account and region for ECR-to-ECR rules: host
+// 210987654321.dkr.ecr.us-west-2.amazonaws.com (UpstreamECRHost, ECR_PTC_SANDBOX_UPSTREAM_ECR_HOST),
+// seeded with team/app:1 and team/app:2, which lets a rule pull only with customRoleArn
+// arn:aws:iam::<Config.AccountID>:role/ecr-ptc-sandbox-upstream (Sandbox.UpstreamECRRoleArn,
+// ECR_PTC_SANDBOX_UPSTREAM_ECR_ROLE_ARN). A rule {ecrRepositoryPrefix: "ecr-team",
+// upstreamRegistryUrl: that host, upstreamRepositoryPrefix: "team", customRoleArn: that role} serves
+// <registry>/ecr-team/app:1 from the upstream's team/app:1; `ecr-ptc sandbox --with-rules` creates the
+// rule "ecr" (upstreamRepositoryPrefix ROOT): <registry>/ecr/team/app:1.
 package sandbox
 
 import (
@@ -133,19 +145,27 @@ func (s *Store) Rules() []RuleRecord {
 }
 
 // RuleFor finds the rule whose prefix starts the repository name and returns the upstream repository
-// path after it. The longest prefix wins.
+// path: the rest of the name, under the rule's upstreamRepositoryPrefix unless that is ROOT (reference,
+// "Rule fields added in 2025"). The longest prefix wins; a ROOT rule (ECR-to-ECR) covers every name no
+// other rule does.
 func (s *Store) RuleFor(repo string) (RuleRecord, string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var best *RuleRecord
 	var rest string
 	for p, r := range s.rules {
-		if after, ok := strings.CutPrefix(repo, p+"/"); ok && (best == nil || len(p) > len(trimPrefix(best.ECRRepositoryPrefix))) {
+		if after, ok := strings.CutPrefix(repo, p+"/"); ok && p != rules.Root && (best == nil || len(p) > len(trimPrefix(best.ECRRepositoryPrefix))) {
 			best, rest = r, after
 		}
 	}
+	if root, ok := s.rules[rules.Root]; ok && best == nil {
+		best, rest = root, repo
+	}
 	if best == nil {
 		return RuleRecord{}, "", false
+	}
+	if up := trimPrefix(best.UpstreamRepositoryPrefix); up != "" && up != rules.Root {
+		rest = up + "/" + rest
 	}
 	return *best, rest, true
 }

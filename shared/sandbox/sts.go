@@ -265,10 +265,7 @@ func (s *stsAPI) assumeRoleWithWebIdentity(ctx context.Context, p url.Values) (*
 	}
 	aud := claims.audienceFor(defaultAudience)
 	if d.cfg.Roles != nil {
-		trust, ok := d.cfg.Roles[roleArn]
-		if !ok {
-			trust, ok = d.cfg.Roles[roleName]
-		}
+		trust, ok := roleTrust(d.cfg, roleArn, roleName)
 		if !ok {
 			return nil, denied
 		}
@@ -283,6 +280,11 @@ func (s *stsAPI) assumeRoleWithWebIdentity(ctx context.Context, p url.Values) (*
 		if !subjectAllowed(trust.Subjects, claims.Subject) {
 			return nil, denied
 		}
+	}
+
+	// The role's MaxSessionDuration bounds the session (reference; roles.go).
+	if limit := roleMaxSession(d.cfg, roleArn, roleName); time.Duration(duration)*time.Second > limit {
+		return nil, newAPIError(http.StatusBadRequest, "ValidationError", "%s", msgDurationExceedsMax)
 	}
 
 	arn := fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, roleName, sessionName)

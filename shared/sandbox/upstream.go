@@ -50,6 +50,10 @@ type upstream struct {
 	puller     *remote.Puller
 	pullerErr  error
 	flights    flightGroup
+	roles      roleClients // per customRoleArn, for an ECR upstream (upstream_ecr.go)
+
+	// authorize, when set, checks a request's credentials before anything else (the ECR stand-in).
+	authorize func(w http.ResponseWriter, r *http.Request) bool
 }
 
 // newUpstreams builds the stand-ins (Docker Hub, GHCR, Quay, ECR Public), seeded unless d.cfg.NoSeed.
@@ -59,6 +63,7 @@ func newUpstreams(d *deps) ([]*upstream, error) {
 		newUpstream(d, "github", "ghcr.io"),
 		newUpstream(d, "quay", "quay.io"),
 		newUpstream(d, "ecr-public", "public.ecr.aws"),
+		newECRUpstream(d),
 	}
 	if !d.cfg.NoSeed {
 		byName := map[string]*upstream{}
@@ -107,6 +112,8 @@ func (u *upstream) handler() http.Handler {
 			// 401 below: anonymous tokens, which grant nothing more than no token does.
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = io.WriteString(w, `{"token":"sandbox-anonymous","access_token":"sandbox-anonymous","expires_in":300}`)
+			return
+		case u.authorize != nil && !u.authorize(w, r):
 			return
 		case r.URL.Path == "/v2/" || r.URL.Path == "/v2":
 			// The version check answers 200: the stand-ins serve anonymous pulls without Docker Hub's token

@@ -70,6 +70,11 @@ func TestRateLimitSimulation(t *testing.T) {
 	if got := sb.Stats.Snapshot().UpstreamFetches; got != 5 {
 		t.Errorf("cache: %d upstream image fetches, want 5", got)
 	}
+	// Reference: "Multi-arch: the whole index is imported" — each image's index and its two platform
+	// manifests, once.
+	if c.UpstreamFetches != 15 {
+		t.Errorf("cache: the upstream served %d manifests, want 15 (5 indexes + 10 children)", c.UpstreamFetches)
+	}
 	if !c.Consistent {
 		t.Errorf("cache: environments resolved different digests: %v", c.Digests)
 	}
