@@ -121,19 +121,19 @@ func TestHostForms(t *testing.T) {
 // "ROOT" on a Docker Hub rule (whether ECR prints it is unverified) is "no prefix", and an ECR-to-ECR rule
 // with an upstreamRepositoryPrefix and customRoleArn maps <acct>.dkr.ecr.<region>.amazonaws.com/team/app:1
 // to <cache>/<ecrRepositoryPrefix>/app:1 in setup (live rules), map and scan (rules file) and the exported
-// ECR_PTC_RULES. Warming through the ECR upstream needs the sandbox's private-ECR stand-in (issue 10,
-// sandbox half), so this run probes only.
+// ECR_PTC_RULES; setup warms it through the sandbox's private-ECR stand-in (another account and region,
+// reached with the rule's customRoleArn).
 func TestE2EECRToECRRules(t *testing.T) {
 	w := newWorld(t, sandbox.Config{})
-	const up = "444455556666.dkr.ecr.us-west-2.amazonaws.com"
-	const customRole = "arn:aws:iam::123456789012:role/ecr-to-ecr"
+	up := sandbox.UpstreamECRHost()
+	customRole := w.sb.UpstreamECRRoleArn()
 	w.sb.Store.PutRule(rules.Rule{ECRRepositoryPrefix: "docker-hub", UpstreamRegistryURL: "registry-1.docker.io", UpstreamRegistry: "docker-hub",
 		CredentialArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub", UpstreamRepositoryPrefix: "ROOT"})
 	w.sb.Store.PutRule(rules.Rule{ECRRepositoryPrefix: "team-cache", UpstreamRegistryURL: up, UpstreamRegistry: "ecr", CustomRoleArn: customRole, UpstreamRepositoryPrefix: "team"})
 	src := w.dockerfile("FROM " + up + "/team/app:1 AS app\nFROM " + up + "/other/app:1 AS other\nFROM node:20\nCOPY --from=app / /\nCOPY --from=other / /\n")
 	out, envFile := filepath.Join(w.dir, "r.json"), filepath.Join(w.dir, "ecr-ptc.env")
 	w.files = append(w.files, out, envFile)
-	r := w.run("setup", src, "--report-json", out, "--env-file", envFile, "--warm=false")
+	r := w.run("setup", src, "--report-json", out, "--env-file", envFile)
 	if r.code != 0 {
 		t.Fatalf("%+v", r)
 	}
@@ -142,7 +142,7 @@ func TestE2EECRToECRRules(t *testing.T) {
 		got[im.Ref] = im
 	}
 	reg := w.sb.RegistryHost
-	if im := got[up+"/team/app:1"]; im.CacheRef != reg+"/team-cache/app:1" || im.Outcome != report.Miss {
+	if im := got[up+"/team/app:1"]; im.CacheRef != reg+"/team-cache/app:1" || im.Outcome != report.Warmed {
 		t.Errorf("ECR-to-ECR: %+v", im)
 	}
 	if im := got[up+"/other/app:1"]; im.Outcome != report.Unchanged || !strings.Contains(im.Reason, "upstreamRepositoryPrefix") {
@@ -160,7 +160,8 @@ func TestE2EECRToECRRules(t *testing.T) {
 	rulesFile := filepath.Join(w.dir, "rules.json")
 	os.WriteFile(rulesFile, []byte(`{"pullThroughCacheRules":[{"ecrRepositoryPrefix":"team-cache","upstreamRegistryUrl":"`+up+`","upstreamRegistry":"ecr","customRoleArn":"`+customRole+`","upstreamRepositoryPrefix":"team"},
 		{"ecrRepositoryPrefix":"docker-hub","upstreamRegistryUrl":"registry-1.docker.io","upstreamRegistry":"docker-hub","upstreamRepositoryPrefix":"ROOT"}]}`), 0o644)
-	r = w.run("map", "--rules", rulesFile, up+"/team/app:1", "444455556666.dkr-ecr.us-west-2.on.aws/team/sub/app:2", "node:20")
+	dual := strings.Replace(strings.Replace(up, ".dkr.ecr.", ".dkr-ecr.", 1), ".amazonaws.com", ".on.aws", 1)
+	r = w.run("map", "--rules", rulesFile, up+"/team/app:1", dual+"/team/sub/app:2", "node:20")
 	if want := reg + "/team-cache/app:1\n" + reg + "/team-cache/sub/app:2\n" + reg + "/docker-hub/library/node:20\n"; r.code != 0 || r.stdout != want {
 		t.Errorf("map = %+v, want %q", r, want)
 	}
