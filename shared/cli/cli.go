@@ -62,6 +62,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 func Main(ctx context.Context, args []string, env Env) int {
 	// containerd's registry client logs every 404 and 429 at info level; ecr-ptc reports outcomes itself.
 	_ = clog.SetLevel("warn")
+	env = guardCommands(env)
 	root := newRoot(env)
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)

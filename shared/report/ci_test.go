@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func sample() *Report {
 		{Ref: "docker.io/library/node:20", CacheRef: reg + "/docker-hub/library/node:20", Outcome: Hit, Digest: "sha256:1a70dfa3c3c6a7f4e7b1c8bd9a0c5e3d2f1e0a9b8c7d6e5f4a3b2c1d0e9f8a7b", Size: 48 << 20, DurationMS: 12,
 			Uses: []Use{{File: "Dockerfile", Line: 3, Instruction: "FROM"}}},
 		{Ref: "ghcr.io/tini-org/tini:v0.19.0", CacheRef: reg + "/github/tini-org/tini:v0.19.0", Outcome: Warmed, Digest: "sha256:fd88343c5e3b", Size: 525, DurationMS: 412},
-		{Ref: "docker.io/bitnami/redis@sha256:0000", CacheRef: reg + "/docker-hub/bitnami/redis@sha256:0000", Outcome: Miss, Reason: "digest-only reference not in the cache; pin tag@digest"},
+		{Ref: "docker.io/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000", CacheRef: reg + "/docker-hub/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000", Outcome: Miss, Reason: "digest-only reference not in the cache; pin tag@digest"},
 		{Ref: "docker.io/library/alpine:3.20", CacheRef: reg + "/docker-hub/library/alpine:3.20", Outcome: Fallback, Reason: "the cached tag is sha256:aaa, not the pinned sha256:bbb | <odd>"},
 		{Ref: "mcr.microsoft.com/dotnet/runtime:8.0", Outcome: Unchanged, Reason: "ECR's pull-through cache does not support mcr.microsoft.com"},
 		{Ref: "quay.io/coreos/etcd:v3.5.0", CacheRef: reg + "/quay/coreos/etcd:v3.5.0", Outcome: Error, Reason: "DescribeImages: throttled"},
@@ -152,8 +153,8 @@ func TestDotenv(t *testing.T) {
 func buildReport() BuildReport {
 	reg := "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 	return BuildReport{Version: 1, Registry: reg, Images: []BuildImage{
-		{Ref: "node:20", Used: reg + "/docker-hub/library/node:20", Digest: "sha256:1a70", Outcome: BuildCache, Time: time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)},
-		{Ref: "docker.io/bitnami/redis@sha256:0000", Used: reg + "/docker-hub/bitnami/redis@sha256:0000", Outcome: BuildCache},
+		{Ref: "node:20", Used: reg + "/docker-hub/library/node:20", Digest: "sha256:1a70dfa3c3c6a7f4e7b1c8bd9a0c5e3d2f1e0a9b8c7d6e5f4a3b2c1d0e9f8a7b", Outcome: BuildCache, Time: time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)},
+		{Ref: "docker.io/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000", Used: reg + "/docker-hub/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000", Outcome: BuildCache},
 		{Ref: "alpine:3.20", Used: "docker.io/library/alpine:3.20", Outcome: BuildFallback, Reason: "no rule for docker.io"},
 		{Ref: "gcr.io/distroless/static:nonroot", Outcome: BuildUnchanged, Reason: "unsupported registry"},
 	}}
@@ -202,7 +203,7 @@ func TestMerge(t *testing.T) {
 	for ref, want := range map[string]Outcome{
 		"docker.io/library/node:20":            Hit,
 		"ghcr.io/tini-org/tini:v0.19.0":        Warmed, // not in the build: unchanged by the merge
-		"docker.io/bitnami/redis@sha256:0000":  Warmed, // a setup miss the build pulled through the cache
+		"docker.io/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000":  Warmed, // a setup miss the build pulled through the cache
 		"docker.io/library/alpine:3.20":        Fallback,
 		"mcr.microsoft.com/dotnet/runtime:8.0": Unchanged,
 		"gcr.io/distroless/static:nonroot":     Unchanged, // only the build saw it
@@ -211,7 +212,7 @@ func TestMerge(t *testing.T) {
 			t.Errorf("%s: %q, want %q", ref, got[ref].Outcome, want)
 		}
 	}
-	if got["docker.io/library/node:20"].Digest != "sha256:1a70" || got["docker.io/library/alpine:3.20"].Reason != "no rule for docker.io" {
+	if got["docker.io/library/node:20"].Digest != "sha256:1a70dfa3c3c6a7f4e7b1c8bd9a0c5e3d2f1e0a9b8c7d6e5f4a3b2c1d0e9f8a7b" || got["docker.io/library/alpine:3.20"].Reason != "no rule for docker.io" {
 		t.Errorf("merged fields: %+v", got)
 	}
 	if r.Totals.Images != 6 || r.Totals.Fallbacks != 1 || r.Totals.UpstreamPullsAvoided != 3 {
@@ -222,5 +223,32 @@ func TestMerge(t *testing.T) {
 	Merge(empty, BuildReport{Images: []BuildImage{{Ref: "alpine", Outcome: BuildFallback, Reason: "denied"}}}, BuildReport{Images: []BuildImage{{Ref: "docker.io/library/alpine:latest", Outcome: BuildCache}}})
 	if len(empty.Images) != 1 || empty.Images[0].Outcome != Fallback {
 		t.Errorf("worst outcome: %+v", empty.Images)
+	}
+}
+
+// A build metadata file is untrusted: a digest with a line break and a heredoc delimiter once reached
+// GITHUB_ENV through ECR_PTC_LOCK. Every value is validated before anything renders it.
+func TestParseMetadataRejectsHostileValues(t *testing.T) {
+	good := `{"ref": "node:20", "digest": "sha256:` + strings.Repeat("a", 64) + `", "outcome": "cache"}`
+	if _, err := ParseMetadata([]byte(`{"frontend.ecr-ptc.report": {"version": 1, "images": [` + good + `]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"digest injection":  `{"version": 1, "images": [{"ref": "node:20", "digest": "sha256:x\n_GitHubActionsFileCommandDelimeter_\nBASH_ENV=/tmp/pwn.sh", "outcome": "cache"}]}`,
+		"short digest":      `{"version": 1, "images": [{"ref": "node:20", "digest": "sha256:00", "outcome": "cache"}]}`,
+		"ref with newline":  `{"version": 1, "images": [{"ref": "node:20\n::warning::x", "outcome": "cache"}]}`,
+		"used not a ref":    `{"version": 1, "images": [{"ref": "node:20", "used": "x y", "outcome": "cache"}]}`,
+		"registry not host": `{"version": 1, "registry": "evil.example.com/x\nBASH_ENV=1", "images": []}`,
+		"platform":          `{"version": 1, "images": [{"ref": "node:20", "platform": "linux\n", "outcome": "cache"}]}`,
+		"huge reason":       `{"version": 1, "images": [{"ref": "node:20", "outcome": "fallback", "reason": "` + strings.Repeat("x", 5000) + `"}]}`,
+	} {
+		_, err := ParseMetadata([]byte(`{"frontend.ecr-ptc.report": ` + strconv.Quote(body) + `}`))
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if strings.ContainsAny(err.Error(), "\n\r") || len(err.Error()) > 400 {
+			t.Errorf("%s: error is not one short line: %q", name, err)
+		}
 	}
 }
