@@ -201,9 +201,9 @@ func TestMerge(t *testing.T) {
 		got[im.Ref] = im
 	}
 	for ref, want := range map[string]Outcome{
-		"docker.io/library/node:20":            Hit,
-		"ghcr.io/tini-org/tini:v0.19.0":        Warmed, // not in the build: unchanged by the merge
-		"docker.io/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000":  Warmed, // a setup miss the build pulled through the cache
+		"docker.io/library/node:20":     Hit,
+		"ghcr.io/tini-org/tini:v0.19.0": Warmed, // not in the build: unchanged by the merge
+		"docker.io/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000": Warmed, // a setup miss the build pulled through the cache
 		"docker.io/library/alpine:3.20":        Fallback,
 		"mcr.microsoft.com/dotnet/runtime:8.0": Unchanged,
 		"gcr.io/distroless/static:nonroot":     Unchanged, // only the build saw it
