@@ -106,6 +106,7 @@ func sentence(err error) string {
 	if before, after, ok := strings.Cut(s, "Did you mean this?"); ok {
 		s = strings.TrimSpace(before) + "; did you mean " + strings.Join(strings.Fields(after), " or ") + "?"
 	}
+	s = printable(s)
 	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "`") && !strings.HasSuffix(s, ")") {
 		s += "."
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -45,9 +46,13 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 		return nil, err
 	}
 	for flag, p := range map[string]string{"--report-json": f.reportJSON, "--env-file": f.envFile} {
-		if err := checkOutputDir(flag, p); err != nil {
+		if err := checkWritable(flag, p); err != nil {
 			return nil, err
 		}
+	}
+	// The Dockerfiles are found before the login: a bad path must not leave a Docker config behind.
+	if _, err := findDockerfiles(Env{Stderr: io.Discard}, f.sf.files, paths); err != nil {
+		return nil, err
 	}
 	var d Door
 	if login {
