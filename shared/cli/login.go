@@ -115,6 +115,9 @@ func (f *loginFlags) plan(defaultRegion string) ([]regionRequest, error) {
 // login gets (or reuses) the tokens and writes the auth files.
 func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src credSource) (loginResult, error) {
 	var res loginResult
+	if err := f.checkDestinations(env); err != nil {
+		return res, err
+	}
 	reqs, err := f.plan(cfg.Region)
 	if err != nil {
 		return res, err
@@ -242,6 +245,19 @@ func registryOf(rq regionRequest, callerAccount string, loopback bool) func(ecrx
 		}
 		return false
 	}
+}
+
+// checkDestinations refuses, before any token is fetched, logins that have nowhere safe to go.
+func (f *loginFlags) checkDestinations(env Env) error {
+	if f.noDocker && f.dockerConfig != "" {
+		return usagef("use --docker-config or --no-docker-config, not both")
+	}
+	// With neither set, ~/.docker resolves under the current directory: the password would sit in the
+	// workspace, where COPY . . or an artifact upload picks it up.
+	if !f.noDocker && f.dockerConfig == "" && env.getenv("DOCKER_CONFIG") == "" && env.getenv("HOME") == "" {
+		return usagef("neither DOCKER_CONFIG nor HOME is set, and ecr-ptc never writes the ECR password under the current directory: set DOCKER_CONFIG or HOME, or pass --docker-config DIR or --no-docker-config")
+	}
+	return checkPathArgs("--docker-config", f.dockerConfig)
 }
 
 // loopbackECR reports whether the ECR endpoint is on this machine (the sandbox).
