@@ -249,3 +249,31 @@ func TestActionDownloadStep(t *testing.T) {
 }
 
 var toolCache string
+
+// Issue 11: a path found by a dockerfiles glob (a directory named --registry=evil.example.com) must never
+// reach ecr-ptc where it could be read as a flag: directories go after --, files as --file=PATH.
+func TestActionPathsCannotBeFlags(t *testing.T) {
+	root := citest.RepoRoot(t)
+	for _, f := range []string{"action.yml", "gitlab/templates/ecr-ptc.yml", "gitlab/ecr-ptc.gitlab-ci.yml", "actions/report/action.yml"} {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			l := strings.TrimSpace(line)
+			for _, bad := range []string{`-f "$f"`, `-f "$p"`, `-o "$f"`, `--metadata-file "$f"`, `--list-files "$f"`, `--list-files "$p"`, `"${args[@]}" "${paths[@]}"`, `set -- "$@" "$p"; fi`} {
+				if strings.Contains(l, bad) {
+					t.Errorf("%s:%d passes a path where it could be a flag: %s", f, i+1, l)
+				}
+			}
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(root, "action.yml"))
+	if !strings.Contains(string(data), `run "${args[@]}" -- "${paths[@]}"`) {
+		t.Error("action.yml does not pass the directories after --")
+	}
+	tmpl, _ := os.ReadFile(filepath.Join(root, "gitlab/templates/ecr-ptc.yml"))
+	if strings.Contains(string(tmpl), `"$[[ inputs.role-arn ]]"`) || strings.Contains(string(tmpl), `"$[[ inputs.aws-region ]]"`) {
+		t.Error("the GitLab template pastes role-arn or aws-region into a script instead of passing them as variables")
+	}
+}

@@ -136,6 +136,8 @@ environment.`,
 		SilenceErrors: true,
 		// A bare "ecr-ptc" prints help rather than failing.
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		// Shared flag values are checked once, before any command changes anything.
+		PersistentPreRunE: validateFlags,
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

@@ -42,7 +42,10 @@ func (f *mapFlags) mapper(env Env, extra ...mapping.Option) (*mapping.Mapper, er
 		return nil, usagef("--registry is required (the cache registry host, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com)")
 	}
 	if strings.ContainsAny(mapping.NormalizeRegistry(registry), "/ ") {
-		return nil, usagef("--registry %q must be a host[:port] without a path", registry)
+		return nil, usagef("--registry %q must be a host[:port] without a path", clipArg(registry))
+	}
+	if err := validRegistry("--registry", registry); err != nil {
+		return nil, err
 	}
 	var opts []mapping.Option
 	switch {
@@ -62,6 +65,9 @@ func (f *mapFlags) mapper(env Env, extra ...mapping.Option) (*mapping.Mapper, er
 		set, err := rules.ParseSpec(strings.Join(f.rules, ","))
 		if err != nil {
 			return nil, usagef("--rule: %v", err)
+		}
+		if err := checkRuleUpstreams(set); err != nil {
+			return nil, err
 		}
 		opts = append(opts, mapping.WithRules(set))
 	}

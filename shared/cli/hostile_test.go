@@ -77,3 +77,45 @@ func TestE2ETokenCacheTrustsNoFile(t *testing.T) {
 	}
 	w.done()
 }
+
+// Issue 11: discovery reads only regular files inside the scanned tree. A Dockerfile.x symlink to a
+// secret outside the tree, to /proc/self/environ or to /dev/zero is never read or echoed; a symlink
+// that stays inside the tree is followed.
+func TestDiscoveryStaysInTheTree(t *testing.T) {
+	w := newWorld(t, sandbox.Config{})
+	outside := filepath.Join(w.dir, "secret.txt")
+	os.WriteFile(outside, []byte("FROM alpine\nRUN echo TOPSECRETPASSWORD\n"), 0o600)
+	src := filepath.Join(w.dir, "repo")
+	os.MkdirAll(filepath.Join(src, "app"), 0o755)
+	os.WriteFile(filepath.Join(src, "app", "Dockerfile"), []byte("FROM alpine:3.20\n"), 0o644)
+	os.Symlink(outside, filepath.Join(src, "Dockerfile.secret"))
+	os.Symlink("/proc/self/environ", filepath.Join(src, "Dockerfile.env"))
+	os.Symlink("/dev/zero", filepath.Join(src, "Dockerfile.zero"))
+	os.Symlink(filepath.Join(src, "app", "Dockerfile"), filepath.Join(src, "Dockerfile.inside"))
+	os.Symlink(filepath.Dir(outside), filepath.Join(src, "outside-dir"))
+	t.Setenv("ECR_PTC_CANARY", "CANARYVALUE42")
+
+	r := w.run("scan", src, "--list-files")
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	files := strings.Fields(r.stdout)
+	want := []string{filepath.Join(src, "Dockerfile.inside"), filepath.Join(src, "app", "Dockerfile")}
+	if strings.Join(files, " ") != strings.Join(want, " ") {
+		t.Errorf("found %v, want %v", files, want)
+	}
+	r = w.run("scan", src)
+	for _, leak := range []string{"TOPSECRETPASSWORD", "CANARYVALUE42", "secret.txt"} {
+		if strings.Contains(r.stdout+r.stderr, leak) {
+			t.Errorf("scan printed %q: %+v", leak, r)
+		}
+	}
+	// A relative -f from a glob that leads out of the tree is refused, in one sentence.
+	wd, _ := os.Getwd()
+	os.Chdir(src)
+	defer os.Chdir(wd)
+	r = w.run("scan", "-f", "Dockerfile.secret")
+	if r.code == 0 || !strings.Contains(r.stderr, "symlink to outside") || strings.Contains(r.stderr, "TOPSECRET") {
+		t.Errorf("-f symlink out of the tree: %+v", r)
+	}
+}

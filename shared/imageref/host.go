@@ -27,7 +27,7 @@ func ValidHost(s string) error {
 		}
 	}
 	if strings.ContainsAny(s, "/?#@\\\"'`;,=&|$%*{}<>^~+!()") {
-		return fmt.Errorf("the registry host %s must be a host[:port] without a scheme, path or special characters", clipQuote(s))
+		return fmt.Errorf("the registry host %s must be a host[:port] without a path, scheme or special characters", clipQuote(s))
 	}
 	host, port := s, ""
 	if strings.HasPrefix(s, "[") {
