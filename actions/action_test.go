@@ -261,7 +261,7 @@ func TestActionPathsCannotBeFlags(t *testing.T) {
 		}
 		for i, line := range strings.Split(string(data), "\n") {
 			l := strings.TrimSpace(line)
-			for _, bad := range []string{`-f "$f"`, `-f "$p"`, `-o "$f"`, `--metadata-file "$f"`, `--list-files "$f"`, `--list-files "$p"`, `"${args[@]}" "${paths[@]}"`, `set -- "$@" "$p"; fi`} {
+			for _, bad := range []string{`args+=(-f "$f")`, `set -- "$@" -f "$p"`, `rewrite -f "$f"`, `-o "$f"`, `--metadata-file "$f"`, `--list-files "$f"`, `--list-files "$p"`, `"${args[@]}" "${paths[@]}"`, `else set -- "$@" "$p"; fi`} {
 				if strings.Contains(l, bad) {
 					t.Errorf("%s:%d passes a path where it could be a flag: %s", f, i+1, l)
 				}
