@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -249,6 +250,45 @@ func TestParseMetadataRejectsHostileValues(t *testing.T) {
 		}
 		if strings.ContainsAny(err.Error(), "\n\r") || len(err.Error()) > 400 {
 			t.Errorf("%s: error is not one short line: %q", name, err)
+		}
+	}
+}
+
+// Issue 11: control characters in a reason (from a metadata file) must not make the JUnit XML invalid.
+func TestJUnitControlCharacters(t *testing.T) {
+	r := &Report{Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Images: []Image{
+		{Ref: "docker.io/library/node:20\x00", Outcome: Fallback, Reason: "bad \x01\x1b[31mred\x7f\xff ]]> end"},
+		{Ref: "docker.io/library/alpine:3.20", Outcome: Error, Reason: "\x0b\x0c"},
+	}}
+	r.Tally()
+	var b strings.Builder
+	if err := WriteJUnit(&b, r, JUnitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(strings.NewReader(b.String()))
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("invalid XML: %v\n%q", err, b.String())
+		}
+	}
+}
+
+// Issue 11: a reason (from a metadata file) cannot put a link, an image or an autolink in the summary.
+func TestMarkdownNeutralisesLinks(t *testing.T) {
+	r := &Report{Images: []Image{{Ref: "docker.io/library/node:20", Outcome: Fallback,
+		Reason: "![t](https://evil.example.com/t.png) [click](http://evil.example.com) <img src=x> www.evil.example.com"}}}
+	r.Tally()
+	var b strings.Builder
+	if err := WriteMarkdown(&b, r, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"![", "](", "<img", "https://", "http://", "www.evil"} {
+		if strings.Contains(b.String(), bad) {
+			t.Errorf("the summary holds %q:\n%s", bad, b.String())
 		}
 	}
 }
