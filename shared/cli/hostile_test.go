@@ -1,11 +1,14 @@
 package cli_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ecr-ptc/ecr-ptc/actions"
+	"github.com/ecr-ptc/ecr-ptc/shared/cli"
 	"github.com/ecr-ptc/ecr-ptc/shared/sandbox"
 )
 
@@ -117,5 +120,50 @@ func TestDiscoveryStaysInTheTree(t *testing.T) {
 	r = w.run("scan", "-f", "Dockerfile.secret")
 	if r.code == 0 || !strings.Contains(r.stderr, "symlink to outside") || strings.Contains(r.stderr, "TOPSECRET") {
 		t.Errorf("-f symlink out of the tree: %+v", r)
+	}
+}
+
+// Issue 11: on GitHub the OIDC token and the STS session credentials are masked by every command that
+// uses them, not only login and setup: warm, lock and doctor too.
+func TestGitHubMasksInEveryCommand(t *testing.T) {
+	w := newWorld(t, sandbox.Config{Roles: map[string]sandbox.RoleTrust{"ci": {Subjects: []string{"repo:example/app:*"}}}})
+	w.withoutStaticKeys()
+	w.ruleDefaults("docker-hub")
+	w.set("GITHUB_ACTIONS", "true", "ACTIONS_ID_TOKEN_REQUEST_URL", w.sb.GitHubTokenURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", w.sb.GitHubRequestToken, "GITHUB_RUN_ID", "42")
+	src := w.dockerfile("FROM alpine:3.20\n")
+	lockFile := filepath.Join(w.dir, "ecr-ptc.lock.json")
+	for _, args := range [][]string{
+		{"warm", src, "--role-arn", role},
+		{"lock", src, "--role-arn", role, "-o", lockFile},
+		{"doctor", "--role-arn", role},
+	} {
+		var stdout, stderr strings.Builder
+		getenv := func(k string) string { return w.env[k] }
+		before := map[string]bool{}
+		for _, s := range w.sb.Secrets() {
+			before[s] = true
+		}
+		cli.Main(context.Background(), args, cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: getenv,
+			Doors: []cli.Door{actions.New(getenv, &stdout)}})
+		masked := map[string]bool{}
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			if m, ok := strings.CutPrefix(line, "::add-mask::"); ok {
+				masked[m] = true
+			}
+		}
+		// Every secret issued during the command (OIDC token, STS secret key and session token) is masked.
+		n := 0
+		for _, s := range w.sb.Secrets() {
+			if before[s] || len(s) < 8 {
+				continue
+			}
+			n++
+			if !masked[s] {
+				t.Errorf("%s: a secret issued during the command was not masked (%.6s…)", args[0], s)
+			}
+		}
+		if n < 3 {
+			t.Errorf("%s: %d secrets issued; want the OIDC token and the session's secret key and token (stderr %.500s)", args[0], n, stderr.String())
+		}
 	}
 }

@@ -75,8 +75,9 @@ and exits 1 when anything changed. Images the cache does not serve are not locke
 			if err != nil {
 				return err
 			}
+			cfg = withMasks(cfg, maskDoor(env, nil))
 			client := ecr.NewFromConfig(cfg)
-			auths, err := ecrx.Login(ctx, client)
+			auths, err := maskAuths(env, nil)(ecrx.Login(ctx, client))
 			if err != nil {
 				return credentialsError(err, src)
 			}

@@ -64,7 +64,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 	if err != nil {
 		return nil, err
 	}
-	cfg = withMasks(cfg, d)
+	cfg = withMasks(cfg, maskDoor(env, d))
 	client := ecr.NewFromConfig(cfg)
 	var auths []ecrx.Auth
 	if login {
@@ -78,7 +78,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 			fmt.Fprintf(env.Stderr, "logged in to %s (credentials: %s)\n", a.Host, src)
 		}
 	} else {
-		if auths, err = ecrx.Login(ctx, client); err != nil {
+		if auths, err = maskAuths(env, d)(ecrx.Login(ctx, client)); err != nil {
 			return nil, credentialsError(err, src)
 		}
 	}
@@ -129,7 +129,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 		Relogin: func(ctx context.Context) ([]ecrx.Auth, error) {
 			fmt.Fprintln(env.Stderr, "the registry refused the login token; logging in again")
 			if !login {
-				return ecrx.Login(ctx, client)
+				return maskAuths(env, d)(ecrx.Login(ctx, client))
 			}
 			lf := f.lf
 			lf.fresh = true

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"regexp"
 	"time"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/awscreds"
+	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
@@ -84,4 +87,43 @@ func checkRuleUpstreams(set rules.Set) error {
 		return usagef("--rule: %s is not an upstream an ECR pull-through cache rule can have (Docker Hub, ECR Public, Quay, registry.k8s.io, GHCR, ACR, GitLab, Chainguard or a private ECR registry)", clipArg(host))
 	}
 	return nil
+}
+
+// maskDoor is the Door that masks secrets in the log: the command's own, else the CI platform this
+// runs on (warm, lock and doctor have no --ci, and their STS credentials must be masked too).
+func maskDoor(env Env, d Door) Door {
+	if d != nil {
+		return d
+	}
+	d, _ = door(env, "auto")
+	return d
+}
+
+// maskedToken masks each OIDC token as soon as it is fetched: a token in the log could be replayed
+// against STS until it expires.
+func maskedToken(env Env, tok awscreds.TokenFunc) awscreds.TokenFunc {
+	return func(ctx context.Context) (string, error) {
+		t, err := tok(ctx)
+		if err == nil && t != "" {
+			if d := maskDoor(env, nil); d != nil {
+				d.Mask(t)
+			}
+		}
+		return t, err
+	}
+}
+
+// maskAuths masks the ECR passwords of a login that does not go through `login` (warm, lock, doctor),
+// before anything could print them.
+func maskAuths(env Env, d Door) func([]ecrx.Auth, error) ([]ecrx.Auth, error) {
+	return func(auths []ecrx.Auth, err error) ([]ecrx.Auth, error) {
+		if d := maskDoor(env, d); d != nil {
+			for _, a := range auths {
+				if a.Password != "" {
+					d.Mask(a.Password)
+				}
+			}
+		}
+		return auths, err
+	}
 }
