@@ -88,6 +88,9 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"mirror-config registry injection", []string{"mirror-config", "--registry", `x"]` + "\n[registry.\"evil\"]"}, 2, "--registry"},
 		{"a path starting with -", []string{"setup", "--", "--registry=evil.example.com"}, 2, "starts with '-'"},
 		{"--file starting with -", []string{"rewrite", "--file=-x", "--registry", reg}, 2, "starts with '-'"},
+		{"metadata file /dev/zero", []string{"report", "--metadata-file", "/dev/zero", "--ci", "none"}, 1, "not a regular file"},
+		{"rules file /dev/zero", []string{"map", "--registry", reg, "--rules", "/dev/zero", "alpine"}, 1, "not a regular file"},
+		{"lock file /dev/zero", []string{"setup", good, "--lock", "/dev/zero"}, 1, "not a regular file"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

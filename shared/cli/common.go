@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
+	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
 	"github.com/spf13/cobra"
 )
 
@@ -52,7 +53,7 @@ func (f *mapFlags) mapper(env Env, extra ...mapping.Option) (*mapping.Mapper, er
 	case f.rulesFile != "" && len(f.rules) > 0:
 		return nil, usagef("use --rules or --rule, not both")
 	case f.rulesFile != "":
-		data, err := os.ReadFile(f.rulesFile)
+		data, err := safefile.Read(f.rulesFile, maxInputFile)
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the rules file: %w", pathError(err))
 		}

@@ -91,3 +91,7 @@ func printable(s string) string {
 func unprintable(r rune) bool {
 	return r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError || r == '\u2028' || r == '\u2029'
 }
+
+// maxInputFile bounds the JSON files ecr-ptc reads (rules, locks, reports, build metadata): real ones are
+// KiBs; a path to /dev/zero or a FIFO must end in one sentence, not exhausted memory or a hang.
+const maxInputFile = 64 << 20
