@@ -34,6 +34,7 @@ func TestBadInputCatalogue(t *testing.T) {
 	out := filepath.Join(w.dir, "out")
 	os.MkdirAll(out, 0o755)
 	// Issue 11's inputs.
+	longLine := write("longline.Dockerfile", "FROM "+strings.Repeat("a", 3<<20)+"\n")
 	tenMB := write("tenmb.Dockerfile", "FROM "+strings.Repeat("a", 10<<20)+"\n")
 	binary := write("binary.Dockerfile", "\x7fELF\x02\x01\x01\x00\x00FROM alpine\n\xff\xfe")
 	utf16 := write("utf16.Dockerfile", "\xff\xfeF\x00R\x00O\x00M\x00 \x00a\x00\n\x00")
@@ -71,6 +72,7 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"unknown command", []string{"sutep"}, 2, `unknown command "sutep" for "ecr-ptc"; did you mean setup?`},
 		{"unknown --ci", []string{"login", "--ci", "jenkins"}, 2, `--ci "jenkins"`},
 		{"10 MB FROM line", []string{"scan", "-f", tenMB}, 1, "more than the 4.0 MiB ecr-ptc reads"},
+		{"3 MB FROM line", []string{"scan", "-f", longLine}, 1, "line 1 is 3145733 bytes long; BuildKit reads lines of up to 64 KiB"},
 		{"binary Dockerfile", []string{"scan", "-f", binary}, 1, "not a UTF-8 text file"},
 		{"UTF-16 Dockerfile", []string{"scan", "-f", utf16}, 1, "is UTF-16"},
 		{"Dockerfile symlink to /dev/zero", []string{"scan", "-f", zeroLink}, 1, "not a regular file"},

@@ -1,6 +1,7 @@
 package dockerfile
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -37,6 +38,15 @@ func CheckText(data []byte) error {
 	}
 	if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
 		return errors.New("is not a UTF-8 text file (binary content)")
+	}
+	// BuildKit's parser reads lines with a bufio.Scanner: a longer line makes it see no instruction at
+	// all, which would be reported as an empty file.
+	for n, rest := 1, data; len(rest) > 0; n++ {
+		line, next, _ := bytes.Cut(rest, []byte("\n"))
+		if len(line) >= bufio.MaxScanTokenSize {
+			return fmt.Errorf("line %d is %d bytes long; BuildKit reads lines of up to %d KiB", n, len(line), bufio.MaxScanTokenSize>>10)
+		}
+		rest = next
 	}
 	return nil
 }
