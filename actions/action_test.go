@@ -196,6 +196,7 @@ func TestActionDownloadStep(t *testing.T) {
 	dead := "http://" + l.Addr().String()
 	l.Close()
 
+	failOK := false
 	run := func(t *testing.T, checksums, url string) (bin string, out string) {
 		t.Helper()
 		dir := t.TempDir()
@@ -206,8 +207,11 @@ func TestActionDownloadStep(t *testing.T) {
 		cmd.Env = append(os.Environ(), "ECR_PTC_VERSION=v9.9.9", "ECR_PTC_RELEASES="+url, "RUNNER_OS=Linux", "RUNNER_ARCH=X64",
 			"GITHUB_ACTION_PATH="+filepath.Join(dir, "action"), "GITHUB_OUTPUT="+outputs, "RUNNER_TEMP="+dir, "RUNNER_TOOL_CACHE="+toolCache)
 		o, err := cmd.CombinedOutput()
-		if err != nil {
+		if err != nil && !failOK {
 			t.Fatalf("the download step failed: %v\n%s", err, o)
+		}
+		if err == nil && failOK {
+			t.Fatalf("the download step succeeded:\n%s", o)
 		}
 		data, _ := os.ReadFile(outputs)
 		return strings.TrimPrefix(strings.TrimSpace(string(data)), "bin="), string(o)
@@ -228,11 +232,26 @@ func TestActionDownloadStep(t *testing.T) {
 		if bin2, _ := run(t, pinned, srv.URL); bin2 != bin || hits.Load() != before {
 			t.Errorf("the second run downloaded again instead of using the tool cache")
 		}
+		// Issue 11: a tampered binary in the tool cache is replaced from the verified archive; a
+		// tampered archive fails the step.
+		os.WriteFile(bin, []byte("#!/bin/sh\necho tampered\n"), 0o755)
+		if bin3, _ := run(t, pinned, srv.URL); bin3 != bin {
+			t.Fatalf("bin %q", bin3)
+		}
+		if o, _ := exec.Command(bin).Output(); string(o) != "released ecr-ptc\n" {
+			t.Errorf("the tool cache's tampered binary ran: %q", o)
+		}
+		archive := filepath.Join(filepath.Dir(bin), "ecr-ptc_9.9.9_linux_amd64.tar.gz")
+		os.WriteFile(archive, []byte("tampered"), 0o644)
+		failOK = true
+		defer func() { failOK = false }()
+		if _, out := run(t, pinned, srv.URL); !strings.Contains(out, "::error") || !strings.Contains(out, "does not match its committed checksum") {
+			t.Errorf("a tampered archive in the tool cache: %s", out)
+		}
 	})
 	toolCache = t.TempDir()
 	for name, c := range map[string]struct{ checksums, url, say string }{
 		"not released": {"# none yet\n", srv.URL, "building from source"},
-		"mismatch":     {strings.Repeat("0", 64) + "  ecr-ptc_9.9.9_linux_amd64.tar.gz\n", srv.URL, "does not match its committed checksum"},
 		"unreachable":  {pinned, dead, "cannot download"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -249,3 +268,59 @@ func TestActionDownloadStep(t *testing.T) {
 }
 
 var toolCache string
+
+// Issue 11: a downloaded release that does not match its committed checksum fails the step.
+func TestActionDownloadMismatchFails(t *testing.T) {
+	citest.Need(t, "curl", "apt-get install curl")
+	var download step
+	for _, s := range steps(t, "action.yml") {
+		if s.ID == "download" {
+			download = s
+		}
+	}
+	asset := releaseAsset(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(asset) }))
+	defer srv.Close()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "action", "actions"), 0o755)
+	os.WriteFile(filepath.Join(dir, "action", "actions", "checksums.txt"), []byte(strings.Repeat("0", 64)+"  ecr-ptc_9.9.9_linux_amd64.tar.gz\n"), 0o644)
+	outputs := filepath.Join(dir, "outputs")
+	cmd := exec.Command("bash", "-c", download.Run)
+	cmd.Env = append(os.Environ(), "ECR_PTC_VERSION=v9.9.9", "ECR_PTC_RELEASES="+srv.URL, "RUNNER_OS=Linux", "RUNNER_ARCH=X64",
+		"GITHUB_ACTION_PATH="+filepath.Join(dir, "action"), "GITHUB_OUTPUT="+outputs, "RUNNER_TEMP="+dir, "RUNNER_TOOL_CACHE="+t.TempDir())
+	o, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(o), "::error title=ecr-ptc::ecr-ptc_9.9.9_linux_amd64.tar.gz does not match its committed checksum") {
+		t.Errorf("a mismatching download: %v\n%s", err, o)
+	}
+	if data, _ := os.ReadFile(outputs); strings.Contains(string(data), "bin=") {
+		t.Errorf("a mismatching download was installed: %s", data)
+	}
+}
+
+// Issue 11: a path found by a dockerfiles glob (a directory named --registry=evil.example.com) must never
+// reach ecr-ptc where it could be read as a flag: directories go after --, files as --file=PATH.
+func TestActionPathsCannotBeFlags(t *testing.T) {
+	root := citest.RepoRoot(t)
+	for _, f := range []string{"action.yml", "gitlab/templates/ecr-ptc.yml", "gitlab/ecr-ptc.gitlab-ci.yml", "actions/report/action.yml"} {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(data), "\n") {
+			l := strings.TrimSpace(line)
+			for _, bad := range []string{`args+=(-f "$f")`, `set -- "$@" -f "$p"`, `rewrite -f "$f"`, `-o "$f"`, `--metadata-file "$f"`, `--list-files "$f"`, `--list-files "$p"`, `"${args[@]}" "${paths[@]}"`, `else set -- "$@" "$p"; fi`} {
+				if strings.Contains(l, bad) {
+					t.Errorf("%s:%d passes a path where it could be a flag: %s", f, i+1, l)
+				}
+			}
+		}
+	}
+	data, _ := os.ReadFile(filepath.Join(root, "action.yml"))
+	if !strings.Contains(string(data), `run "${args[@]}" -- "${paths[@]}"`) {
+		t.Error("action.yml does not pass the directories after --")
+	}
+	tmpl, _ := os.ReadFile(filepath.Join(root, "gitlab/templates/ecr-ptc.yml"))
+	if strings.Contains(string(tmpl), `"$[[ inputs.role-arn ]]"`) || strings.Contains(string(tmpl), `"$[[ inputs.aws-region ]]"`) {
+		t.Error("the GitLab template pastes role-arn or aws-region into a script instead of passing them as variables")
+	}
+}

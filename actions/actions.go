@@ -102,32 +102,61 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) (err error) {
 	if reportPath != "" {
 		env = append(env, "ECR_PTC_REPORT="+reportPath)
 	}
+	// Everything is checked before either file is written: a bad value leaves neither half-done.
+	var outputs, envs []fileVar
 	if getenv("GITHUB_OUTPUT") != "" {
 		var buildArgs []string
 		vals := map[string]string{}
 		for _, kv := range p.Exports {
 			k, v, _ := strings.Cut(kv, "=")
+			if strings.ContainsAny(kv, "\n\r") {
+				return fmt.Errorf("refusing to set the output build-args: the value of %s has a line break", clipName(k))
+			}
 			vals[k] = v
 			if !totalsKeys[k] && v != "" {
 				buildArgs = append(buildArgs, kv)
 			}
 		}
 		t := r.Totals
-		a.SetOutput("registry", r.Registry)
-		a.SetOutput("rules", vals["ECR_PTC_RULES"])
-		a.SetOutput("build-args", strings.Join(buildArgs, "\n"))
+		outputs = append(outputs,
+			fileVar{name: "registry", value: r.Registry},
+			fileVar{name: "rules", value: vals["ECR_PTC_RULES"]},
+			fileVar{name: "build-args", value: strings.Join(buildArgs, "\n"), multiline: true})
 		for _, o := range []struct {
 			name string
 			n    int
 		}{{"images", t.Images}, {"hits", t.Hits}, {"misses", t.Misses}, {"warmed", t.Warmed}, {"fallbacks", t.Fallbacks}, {"unchanged", t.Unchanged}, {"errors", t.Errors}} {
-			a.SetOutput(o.name, fmt.Sprint(o.n))
+			outputs = append(outputs, fileVar{name: o.name, value: fmt.Sprint(o.n)})
 		}
-		a.SetOutput("report", reportPath)
+		outputs = append(outputs, fileVar{name: "report", value: reportPath})
+		for _, v := range outputs {
+			if err := checkFileVar(false, v); err != nil {
+				return err
+			}
+		}
 	}
 	if getenv("GITHUB_ENV") != "" {
 		for _, kv := range env {
 			k, v, _ := strings.Cut(kv, "=")
-			a.SetEnv(k, v)
+			// Only ecr-ptc's own names: nothing read from a file may pick the variable (BASH_ENV, PATH…).
+			if !strings.HasPrefix(k, "ECR_PTC_") {
+				return fmt.Errorf("refusing to export %q: ecr-ptc exports only ECR_PTC_* variables", clipName(k))
+			}
+			fv := fileVar{name: k, value: v}
+			if err := checkFileVar(true, fv); err != nil {
+				return err
+			}
+			envs = append(envs, fv)
+		}
+	}
+	if len(outputs) > 0 {
+		if err := writeFileCommands(getenv("GITHUB_OUTPUT"), false, outputs); err != nil {
+			return err
+		}
+	}
+	if len(envs) > 0 {
+		if err := writeFileCommands(getenv("GITHUB_ENV"), true, envs); err != nil {
+			return err
 		}
 	}
 	annotate(a, r)
@@ -146,12 +175,18 @@ func annotate(a *githubactions.Action, r *report.Report) {
 		switch {
 		case im.Outcome == report.Fallback && warned < maxAnnotations:
 			warned++
-			a.WithFieldsMap(map[string]string{"title": "ecr-ptc: FALLBACK"}).Warningf("%s is pulled from its public registry, not the cache: %s", im.Ref, im.Reason)
+			a.WithFieldsMap(map[string]string{"title": "ecr-ptc: FALLBACK"}).Warningf("%s is pulled from its public registry, not the cache: %s", annotationText(im.Ref), annotationText(im.Reason))
 		case im.Outcome == report.Error && errored < maxAnnotations:
 			errored++
-			a.WithFieldsMap(map[string]string{"title": "ecr-ptc: ERROR"}).Errorf("%s could not be checked: %s", im.Ref, im.Reason)
+			a.WithFieldsMap(map[string]string{"title": "ecr-ptc: ERROR"}).Errorf("%s could not be checked: %s", annotationText(im.Ref), annotationText(im.Reason))
 		}
 	}
+}
+
+// annotationText keeps a reference or reason (from a metadata file: untrusted) on one line and without
+// "::", which runners that parse annotations loosely (act) would read as the start of the message.
+func annotationText(s string) string {
+	return strings.ReplaceAll(report.TextCell(s), "::", ": :")
 }
 
 // summary appends the markdown table, within what is left of the step's 1 MiB.

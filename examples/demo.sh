@@ -2,7 +2,8 @@
 # The real flow against the embedded sandbox: run by `make demo` as
 #   bin/ecr-ptc sandbox -- bash examples/demo.sh
 # which starts a local ECR with the pull-through cache and gives this script its environment
-# (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS, credentials, ECR_PTC_REGISTRY, ECR_PTC_SANDBOX_STATS).
+# (AWS_ENDPOINT_URL_ECR, AWS_ENDPOINT_URL_STS, credentials, ECR_PTC_REGISTRY, ECR_PTC_SANDBOX_STATS and
+# ECR_PTC_SANDBOX_TOKEN, which `ecr-ptc sandbox stats` presents to the stats endpoint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ecr_ptc=${ECR_PTC:-bin/ecr-ptc}

@@ -22,6 +22,14 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := write(tmp, data, perm); err != nil {
+		return named(path, err)
+	}
+	return named(path, os.Rename(tmp.Name(), path))
+}
+
+// write fills the temporary file and closes it.
+func write(tmp *os.File, data []byte, perm fs.FileMode) error {
 	// The mode first: a secret is never readable by others, not even for an instant.
 	if err := tmp.Chmod(perm); err != nil {
 		tmp.Close()
@@ -35,10 +43,23 @@ func Write(path string, data []byte, perm fs.FileMode) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	return tmp.Close()
+}
+
+// named reports err against the target path: the temporary file's name means nothing to the user.
+func named(path string, err error) error {
+	if err == nil {
+		return nil
 	}
-	return os.Rename(tmp.Name(), path)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %v", path, pe.Err)
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s: %v", path, le.Err)
+	}
+	return fmt.Errorf("%s: %v", path, err)
 }
 
 // WriteAll is Write after creating path's directory (mode 0755) when it is missing.

@@ -34,3 +34,17 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Issue 11: no error names the temporary file, whatever step fails (here the rename onto a directory).
+func TestWriteErrorsNameTheTarget(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "out")
+	os.MkdirAll(filepath.Join(target, "x"), 0o755) // a non-empty directory: the rename fails
+	err := atomicfile.Write(target, []byte("x"), 0o644)
+	if err == nil || strings.Contains(err.Error(), ".tmp-") || !strings.HasPrefix(err.Error(), target+": ") {
+		t.Fatalf("error %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("temporary files left: %v", entries)
+	}
+}

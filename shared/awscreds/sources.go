@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
 	"github.com/sethvargo/go-githubactions"
 )
 
@@ -40,12 +41,20 @@ func StaticToken(name, value string) TokenFunc {
 	}
 }
 
+// maxTokenFile bounds a web identity token file; real tokens are 1–4 KiB.
+const maxTokenFile = 64 << 10
+
 // FileToken re-reads a token file on every call, as Kubernetes and CodeBuild rotate them.
 func FileToken(path string) TokenFunc {
 	return func(context.Context) (string, error) {
-		data, err := os.ReadFile(path)
+		// A token is a few KiB: bound the read (the path may be /dev/zero) and take regular files only.
+		data, err := safefile.Read(path, maxTokenFile)
 		if err != nil {
-			return "", fmt.Errorf("cannot read the web identity token file: %w", err)
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = fmt.Errorf("%s: %v", pe.Path, pe.Err)
+			}
+			return "", fmt.Errorf("cannot read the web identity token file %w", err)
 		}
 		tok := strings.TrimSpace(string(data))
 		if tok == "" {

@@ -52,7 +52,7 @@ func TestFreshTokenPerAttempt(t *testing.T) {
 	if n.Load() != 3 {
 		t.Errorf("tokens fetched: %d, want 3 (one per attempt)", n.Load())
 	}
-	if !strings.HasPrefix(creds.AccessKeyID, "ASIA") || !creds.CanExpire || creds.SessionToken == "" {
+	if !strings.HasPrefix(creds.AccessKeyID, sandbox.SessionKeyPrefix) || !creds.CanExpire || creds.SessionToken == "" {
 		t.Errorf("credentials: %+v", creds)
 	}
 	if id.AssumedRoleARN != "arn:aws:sts::123456789012:assumed-role/ci/gh-run-42" {

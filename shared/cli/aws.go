@@ -104,7 +104,7 @@ func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource
 		src = credSource{Kind: "token-file", Detail: role}
 	case env.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") != "" || (env.getenv("GITHUB_ACTIONS") == "true" && tokenFile == ""):
 		action := githubactions.New(githubactions.WithGetenv(env.getenv))
-		w.Token, w.Source = awscreds.GitHubToken(action, f.audience), "GitHub Actions OIDC"
+		w.Token, w.Source = maskedToken(env, awscreds.GitHubToken(action, f.audience)), "GitHub Actions OIDC"
 		src = credSource{Kind: "github-oidc", Detail: role}
 	case env.getenv(f.idTokenVar) != "" || (env.getenv("GITLAB_CI") == "true" && tokenFile == ""):
 		w.Token, w.Source = awscreds.StaticToken(f.idTokenVar, env.getenv(f.idTokenVar)), "GitLab id_token $"+f.idTokenVar

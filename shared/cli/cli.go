@@ -62,6 +62,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 func Main(ctx context.Context, args []string, env Env) int {
 	// containerd's registry client logs every 404 and 429 at info level; ecr-ptc reports outcomes itself.
 	_ = clog.SetLevel("warn")
+	env = guardCommands(env)
 	root := newRoot(env)
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)
@@ -105,6 +106,7 @@ func sentence(err error) string {
 	if before, after, ok := strings.Cut(s, "Did you mean this?"); ok {
 		s = strings.TrimSpace(before) + "; did you mean " + strings.Join(strings.Fields(after), " or ") + "?"
 	}
+	s = printable(s)
 	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "`") && !strings.HasSuffix(s, ")") {
 		s += "."
 	}
@@ -134,6 +136,8 @@ environment.`,
 		SilenceErrors: true,
 		// A bare "ecr-ptc" prints help rather than failing.
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		// Shared flag values are checked once, before any command changes anything.
+		PersistentPreRunE: validateFlags,
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

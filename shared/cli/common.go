@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
+	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
 	"github.com/spf13/cobra"
 )
 
@@ -42,14 +43,17 @@ func (f *mapFlags) mapper(env Env, extra ...mapping.Option) (*mapping.Mapper, er
 		return nil, usagef("--registry is required (the cache registry host, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com)")
 	}
 	if strings.ContainsAny(mapping.NormalizeRegistry(registry), "/ ") {
-		return nil, usagef("--registry %q must be a host[:port] without a path", registry)
+		return nil, usagef("--registry %q must be a host[:port] without a path", clipArg(registry))
+	}
+	if err := validRegistry("--registry", registry); err != nil {
+		return nil, err
 	}
 	var opts []mapping.Option
 	switch {
 	case f.rulesFile != "" && len(f.rules) > 0:
 		return nil, usagef("use --rules or --rule, not both")
 	case f.rulesFile != "":
-		data, err := os.ReadFile(f.rulesFile)
+		data, err := safefile.Read(f.rulesFile, maxInputFile)
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the rules file: %w", pathError(err))
 		}
@@ -62,6 +66,9 @@ func (f *mapFlags) mapper(env Env, extra ...mapping.Option) (*mapping.Mapper, er
 		set, err := rules.ParseSpec(strings.Join(f.rules, ","))
 		if err != nil {
 			return nil, usagef("--rule: %v", err)
+		}
+		if err := checkRuleUpstreams(set); err != nil {
+			return nil, err
 		}
 		opts = append(opts, mapping.WithRules(set))
 	}

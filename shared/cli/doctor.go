@@ -89,6 +89,7 @@ func runDoctor(ctx context.Context, env Env, af awsFlags, sf scanFlags, paths []
 		add(check{Name: "region", Info: err.Error(), Fix: "pass --region or set AWS_REGION"})
 		return out
 	}
+	cfg = withMasks(cfg, maskDoor(env, nil))
 	add(check{Name: "region", OK: true, Info: cfg.Region})
 
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
@@ -99,7 +100,7 @@ func runDoctor(ctx context.Context, env Env, af awsFlags, sf scanFlags, paths []
 	add(check{Name: "credentials", OK: true, Info: fmt.Sprintf("%s via %s", aws.ToString(id.Arn), src)})
 
 	client := ecr.NewFromConfig(cfg)
-	auths, err := ecrx.Login(ctx, client)
+	auths, err := maskAuths(env, nil)(ecrx.Login(ctx, client))
 	if err != nil {
 		add(check{Name: "ecr login", Info: err.Error(), Fix: "allow ecr:GetAuthorizationToken on * (`ecr-ptc iam-policy --for ci`)"})
 		return out

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
 	"github.com/spf13/cobra"
 )
 
@@ -27,7 +27,7 @@ func readLock(path string) (*lock.File, error) {
 	if path == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := safefile.Read(path, maxInputFile)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the lock file %v", pathError(err))
 	}
@@ -60,7 +60,7 @@ and exits 1 when anything changed. Images the cache does not serve are not locke
 				return err
 			}
 			var old lock.File
-			data, err := os.ReadFile(out)
+			data, err := safefile.Read(out, maxInputFile)
 			switch {
 			case err == nil:
 				if old, err = lock.Parse(out, data); err != nil {
@@ -75,8 +75,9 @@ and exits 1 when anything changed. Images the cache does not serve are not locke
 			if err != nil {
 				return err
 			}
+			cfg = withMasks(cfg, maskDoor(env, nil))
 			client := ecr.NewFromConfig(cfg)
-			auths, err := ecrx.Login(ctx, client)
+			auths, err := maskAuths(env, nil)(ecrx.Login(ctx, client))
 			if err != nil {
 				return credentialsError(err, src)
 			}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/ecr-ptc/ecr-ptc/shared/authfile"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
@@ -41,7 +43,7 @@ func (f *loginFlags) add(cmd *cobra.Command) {
 	fl.BoolVar(&f.noDocker, "no-docker-config", false, "do not write the Docker config")
 	fl.StringVar(&f.authFile, "auth-file", "", "also write this containers auth file for podman/buildah (default $REGISTRY_AUTH_FILE when set)")
 	fl.StringVar(&f.ci, "ci", "auto", "CI platform whose log masks secrets and which gets outputs: auto, none, github, gitlab, codebuild")
-	fl.StringVar(&f.tokenCache, "token-cache", "", "directory caching login tokens between steps of one job (default $ECR_PTC_TOKEN_CACHE or $RUNNER_TEMP/ecr-ptc)")
+	fl.StringVar(&f.tokenCache, "token-cache", "", "directory caching login tokens between steps of one job (default $ECR_PTC_TOKEN_CACHE or $RUNNER_TEMP/ecr-ptc-tokens; it must be yours with mode 0700)")
 }
 
 // loginResult is what login did, without secrets.
@@ -117,27 +119,40 @@ func (f *loginFlags) plan(defaultRegion string) ([]regionRequest, error) {
 // login gets (or reuses) the tokens and writes the auth files.
 func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src credSource) (loginResult, error) {
 	var res loginResult
+	if err := f.checkDestinations(env); err != nil {
+		return res, err
+	}
 	reqs, err := f.plan(cfg.Region)
 	if err != nil {
 		return res, err
 	}
 	cache := ecrx.TokenCache{Dir: cmp.Or(f.tokenCache, env.getenv("ECR_PTC_TOKEN_CACHE"))}
 	if cache.Dir == "" && env.getenv("RUNNER_TEMP") != "" {
-		cache.Dir = filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc")
+		// Not $RUNNER_TEMP/ecr-ptc itself: the action keeps its work files there, and the cache
+		// directory must be ours alone (0700).
+		cache.Dir = filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc-tokens")
 	}
-	// Tokens are cached per identity: a role names itself; default-chain credentials by their access key,
-	// so that a job switching accounts never reuses the other account's token.
-	identity := src.String()
-	if src.Kind == "default-chain" {
-		if c, err := cfg.Credentials.Retrieve(ctx); err == nil {
-			identity += "|" + c.AccessKeyID
+	if cache.Dir != "" {
+		if err := cache.CheckDir(); err != nil {
+			return res, err
+		}
+	}
+	// A cached token is reused only after the caller's own credentials have proved who it is
+	// (GetCallerIdentity): the cache directory is a file system, not a credential, and a token planted
+	// or left there by someone else must never stand in for a login.
+	identity, account := "", ""
+	if cache.Dir != "" && !f.fresh {
+		if id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
+			identity, account = stableIdentity(aws.ToString(id.Arn)), aws.ToString(id.Account)
 		}
 	}
 	for _, rq := range reqs {
 		key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), identity, rq.accounts)
-		if auths, ok := cache.Get(key); ok && !f.fresh {
-			res.Registries, res.Cached = append(res.Registries, auths...), true
-			continue
+		if identity != "" {
+			if auths, ok := cache.GetFor(key, registryOf(rq, account, loopbackECR(env))); ok {
+				res.Registries, res.Cached = append(res.Registries, auths...), true
+				continue
+			}
 		}
 		var auths []ecrx.Auth
 		if rq.public {
@@ -152,7 +167,9 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 				return res, credentialsError(err, src)
 			}
 		}
-		if err := cache.Put(key, auths); err != nil {
+		if identity == "" {
+			// Unproved identity (the STS call failed): nothing is cached under it.
+		} else if err := cache.Put(key, auths); err != nil {
 			res.Warnings = append(res.Warnings, "cannot cache the login token: "+err.Error())
 		}
 		res.Registries = append(res.Registries, auths...)
@@ -194,6 +211,64 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 		res.AuthFile = authPath
 	}
 	return res, nil
+}
+
+// stableIdentity is the caller's ARN without an assumed role's session name, which may differ from
+// step to step of one job while the role, and so its registries, stay the same.
+func stableIdentity(arn string) string {
+	if i := strings.Index(arn, ":assumed-role/"); i >= 0 {
+		rest := arn[i+len(":assumed-role/"):]
+		if role, _, ok := strings.Cut(rest, "/"); ok {
+			return arn[:i] + ":assumed-role/" + role
+		}
+	}
+	return arn
+}
+
+// registryOf accepts a cached login only for a registry the request is for: ECR Public for a public
+// request, else a private ECR host in the request's region of one of its accounts (the caller's own
+// account when none was named). An emulated ECR on loopback (the sandbox) serves loopback registries.
+func registryOf(rq regionRequest, callerAccount string, loopback bool) func(ecrx.Auth) bool {
+	return func(a ecrx.Auth) bool {
+		if loopback && imageref.IsLoopbackHost(a.Host) {
+			return true
+		}
+		if rq.public {
+			return a.Host == ecrx.PublicHost
+		}
+		reg, ok := imageref.ParseECRHost(a.Host)
+		if !ok || reg.Region != rq.region {
+			return false
+		}
+		if len(rq.accounts) == 0 {
+			return reg.AccountID == callerAccount
+		}
+		for _, acct := range rq.accounts {
+			if reg.AccountID == acct {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// checkDestinations refuses, before any token is fetched, logins that have nowhere safe to go.
+func (f *loginFlags) checkDestinations(env Env) error {
+	if f.noDocker && f.dockerConfig != "" {
+		return usagef("use --docker-config or --no-docker-config, not both")
+	}
+	// With neither set, ~/.docker resolves under the current directory: the password would sit in the
+	// workspace, where COPY . . or an artifact upload picks it up.
+	if !f.noDocker && f.dockerConfig == "" && env.getenv("DOCKER_CONFIG") == "" && env.getenv("HOME") == "" {
+		return usagef("neither DOCKER_CONFIG nor HOME is set, and ecr-ptc never writes the ECR password under the current directory: set DOCKER_CONFIG or HOME, or pass --docker-config DIR or --no-docker-config")
+	}
+	return checkPathArgs("--docker-config", f.dockerConfig)
+}
+
+// loopbackECR reports whether the ECR endpoint is on this machine (the sandbox).
+func loopbackECR(env Env) bool {
+	u, err := url.Parse(env.getenv("AWS_ENDPOINT_URL_ECR"))
+	return err == nil && u.Host != "" && imageref.IsLoopbackHost(u.Host)
 }
 
 func newLoginCmd(env Env) *cobra.Command {

@@ -57,7 +57,13 @@ func TestSandboxProcessStopsOnSignal(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), "ECR_PTC_REGISTRY="+vars["ECR_PTC_REGISTRY"]) {
 		t.Fatalf("env file: %v %q", err, data)
 	}
-	resp, err := http.Get(vars["ECR_PTC_SANDBOX_STATS"])
+	// Without the token printed in the exports, the stats and faults endpoint refuses.
+	if resp, err := http.Get(vars["ECR_PTC_SANDBOX_STATS"]); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("stats without the token: %v %v", resp, err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, vars["ECR_PTC_SANDBOX_STATS"], nil)
+	req.Header.Set("Authorization", "Bearer "+vars["ECR_PTC_SANDBOX_TOKEN"])
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("stats: %v", err)
 	}

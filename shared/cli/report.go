@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
+	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
 	"github.com/spf13/cobra"
 )
 
@@ -55,7 +55,7 @@ file. A metadata file from a build that did not use the frontend adds nothing.
 			}
 			rep := &report.Report{}
 			if reportJSON != "" {
-				data, err := os.ReadFile(reportJSON)
+				data, err := safefile.Read(reportJSON, maxInputFile)
 				if err != nil {
 					return fmt.Errorf("cannot read the report: %v", pathError(err))
 				}
@@ -65,7 +65,7 @@ file. A metadata file from a build that did not use the frontend adds nothing.
 			}
 			var builds []report.BuildReport
 			for _, f := range metadata {
-				data, err := os.ReadFile(f)
+				data, err := safefile.Read(f, maxInputFile)
 				if err != nil {
 					return fmt.Errorf("cannot read the metadata file: %v", pathError(err))
 				}

@@ -2,12 +2,13 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
 	"github.com/spf13/cobra"
 )
 
@@ -64,13 +65,23 @@ ARG-driven images:
 			if err != nil {
 				return err
 			}
+			if err := checkPathArgs("--file", file); err != nil {
+				return err
+			}
+			if err := checkWritable("--output", out); err != nil {
+				return err
+			}
 			var data []byte
 			name := file
 			if file == "-" {
 				name = "stdin"
-				data, err = io.ReadAll(env.Stdin)
-			} else {
-				data, err = os.ReadFile(file)
+				if data, err = safefile.ReadAll(env.Stdin, dockerfile.MaxFileSize, "the Dockerfile on stdin"); err == nil {
+					if terr := dockerfile.CheckText(data); terr != nil {
+						err = &os.PathError{Op: "read", Path: "stdin", Err: terr}
+					}
+				}
+			} else if err = dockerfile.CheckLink(".", file); err == nil || filepath.IsAbs(file) {
+				data, err = dockerfile.ReadFile(file)
 			}
 			if err != nil {
 				return fmt.Errorf("cannot read %v", pathError(err))

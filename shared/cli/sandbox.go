@@ -162,6 +162,7 @@ func newSandboxStatsCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			req.Header.Set(sandbox.StatsTokenHeader, "Bearer "+env.getenv("ECR_PTC_SANDBOX_TOKEN"))
 			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 			if err != nil {
 				return fmt.Errorf("cannot reach the sandbox: %v", err)

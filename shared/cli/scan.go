@@ -3,7 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -65,6 +65,20 @@ type scanResult struct {
 
 // findDockerfiles is files followed by the Dockerfiles under each of dirs (default ".").
 func findDockerfiles(env Env, files, dirs []string) ([]string, error) {
+	if err := checkPathArgs("--file", files...); err != nil {
+		return nil, err
+	}
+	if err := checkPathArgs("", dirs...); err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		// A relative file comes from the repository (a glob): it must not lead out of it.
+		if !filepath.IsAbs(f) {
+			if err := dockerfile.CheckLink(".", f); err != nil {
+				return nil, fmt.Errorf("cannot read %v", pathError(err))
+			}
+		}
+	}
 	all := append([]string(nil), files...)
 	if len(files) == 0 && len(dirs) == 0 {
 		dirs = []string{"."}
@@ -92,7 +106,7 @@ func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapp
 	var out []scanResult
 	failed := 0
 	for _, file := range all {
-		data, err := os.ReadFile(file)
+		data, err := dockerfile.ReadFile(file)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "ecr-ptc: cannot read %v.\n", pathError(err))
 			failed++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -46,9 +47,13 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 		return nil, err
 	}
 	for flag, p := range map[string]string{"--report-json": f.reportJSON, "--env-file": f.envFile} {
-		if err := checkOutputDir(flag, p); err != nil {
+		if err := checkWritable(flag, p); err != nil {
 			return nil, err
 		}
+	}
+	// The Dockerfiles are found before the login: a bad path must not leave a Docker config behind.
+	if _, err := findDockerfiles(Env{Stderr: io.Discard}, f.sf.files, paths); err != nil {
+		return nil, err
 	}
 	var d Door
 	if login {
@@ -60,7 +65,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 	if err != nil {
 		return nil, err
 	}
-	cfg = withMasks(cfg, d)
+	cfg = withMasks(cfg, maskDoor(env, d))
 	client := ecr.NewFromConfig(cfg)
 	var auths []ecrx.Auth
 	if login {
@@ -75,7 +80,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 			fmt.Fprintf(env.Stderr, "logged in to %s (credentials: %s)\n", a.Host, src)
 		}
 	} else {
-		if auths, err = ecrx.Login(ctx, client); err != nil {
+		if auths, err = maskAuths(env, d)(ecrx.Login(ctx, client)); err != nil {
 			return nil, credentialsError(err, src)
 		}
 	}
@@ -126,7 +131,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 		Relogin: func(ctx context.Context) ([]ecrx.Auth, error) {
 			fmt.Fprintln(env.Stderr, "the registry refused the login token; logging in again")
 			if !login {
-				return ecrx.Login(ctx, client)
+				return maskAuths(env, d)(ecrx.Login(ctx, client))
 			}
 			lf := f.lf
 			lf.fresh = true

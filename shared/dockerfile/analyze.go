@@ -297,9 +297,23 @@ func (a *analyzer) defaultArgs(target string) *llb.EnvList {
 	return env
 }
 
+// MaxArgValue bounds what one ARG may expand to, and MaxMetaArgs how many ARGs precede the first FROM:
+// BuildKit's EnvList keeps a map per ARG, so thousands of chained ARGs would exhaust memory.
+const (
+	MaxArgValue = 64 << 10
+	MaxMetaArgs = 1000
+)
+
 // buildMetaArgs mirrors dockerfile2llb's buildMetaArgs: a --build-arg replaces the default, which is
 // then not evaluated; an ARG without a value and without a --build-arg stays unset.
 func (a *analyzer) buildMetaArgs(args *llb.EnvList) error {
+	n := 0
+	for _, cmd := range a.metaArgs {
+		if n += len(cmd.Args); n > MaxMetaArgs {
+			line := startLine(cmd.Location())
+			return a.wrap(parser.WithLocation(fmt.Errorf("more than %d ARGs before the first FROM, the most ecr-ptc evaluates", MaxMetaArgs), cmd.Location()), line)
+		}
+	}
 	for ci, cmd := range a.metaArgs {
 		line := startLine(cmd.Location())
 		for _, kp := range cmd.Args {
@@ -310,6 +324,10 @@ func (a *analyzer) buildMetaArgs(args *llb.EnvList) error {
 				r, err := a.lex.ProcessWordWithMatches(*kp.Value, args)
 				if err != nil {
 					return a.wrap(parser.WithLocation(err, cmd.Location()), line)
+				}
+				// ARG B=$A$A doubles at each step: a few thousand chained ARGs would exhaust memory.
+				if len(r.Result) > MaxArgValue {
+					return a.wrap(parser.WithLocation(fmt.Errorf("ARG %s expands to %d bytes, more than the %d KiB ecr-ptc evaluates", kp.Key, len(r.Result), MaxArgValue>>10), cmd.Location()), line)
 				}
 				val = &r.Result
 			}

@@ -1,7 +1,9 @@
 package dockerfile
 
 import (
+	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -38,9 +40,28 @@ func Find(root string) ([]string, error) {
 			}
 			return nil
 		}
-		if path == root || IsDockerfileName(d.Name()) {
-			out = append(out, path)
+		if path != root && !IsDockerfileName(d.Name()) {
+			return nil
 		}
+		// Only regular files, and symlinks that stay inside the tree: a repository is untrusted, and
+		// a Dockerfile.x -> /proc/self/environ, a FIFO or a device must never be read.
+		switch t := d.Type(); {
+		case t.IsRegular():
+		case t&fs.ModeSymlink != 0:
+			fi, err := os.Stat(path)
+			if err != nil || !fi.Mode().IsRegular() || !inside(root, path) {
+				if path == root {
+					return &os.PathError{Op: "read", Path: path, Err: errors.New("is a symlink to outside the tree or not a regular file; ecr-ptc does not follow it")}
+				}
+				return nil
+			}
+		default:
+			if path == root {
+				return &os.PathError{Op: "read", Path: path, Err: errors.New("is not a regular file")}
+			}
+			return nil
+		}
+		out = append(out, path)
 		return nil
 	})
 	sort.Strings(out)

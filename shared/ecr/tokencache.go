@@ -4,12 +4,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
 )
 
 // TokenCache keeps login tokens between steps of one job, so that each step does not call ECR again.
@@ -47,7 +52,11 @@ func (c TokenCache) Get(key string) ([]Auth, bool) {
 	if c.Dir == "" {
 		return nil, false
 	}
-	data, err := os.ReadFile(c.path(key))
+	// Only a regular file of ours, not a symlink planted by someone else, and of bounded size.
+	if fi, err := os.Lstat(c.path(key)); err != nil || !fi.Mode().IsRegular() || !ownedByMe(fi) || fi.Mode().Perm()&0o077 != 0 {
+		return nil, false
+	}
+	data, err := safefile.Read(c.path(key), 64<<10)
 	if err != nil {
 		return nil, false
 	}
@@ -85,5 +94,46 @@ func (c TokenCache) Put(key string, auths []Auth) error {
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return err
 	}
+	if err := c.CheckDir(); err != nil {
+		return err
+	}
 	return atomicfile.Write(c.path(key), data, 0o600)
+}
+
+// GetFor is Get, keeping the entry only when every login in it passes ok: the caller checks that each
+// host is a registry of the identity it has just proved, so a planted entry cannot name another host.
+func (c TokenCache) GetFor(key string, ok func(Auth) bool) ([]Auth, bool) {
+	auths, found := c.Get(key)
+	if !found {
+		return nil, false
+	}
+	for _, a := range auths {
+		if !ok(a) {
+			return nil, false
+		}
+	}
+	return auths, true
+}
+
+// CheckDir refuses a cache directory that someone else could have filled: it must be a directory (not
+// a symlink) owned by this user with mode 0700. A directory that does not exist yet is fine: Put
+// creates it so.
+func (c TokenCache) CheckDir() error {
+	fi, err := os.Lstat(c.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot use the token cache directory %s: %v", c.Dir, err)
+	}
+	if !fi.IsDir() || !ownedByMe(fi) || fi.Mode().Perm() != 0o700 {
+		return fmt.Errorf("the token cache directory %s must be a directory owned by you with mode 0700 (it is %v); remove it or choose another --token-cache", c.Dir, fi.Mode())
+	}
+	return nil
+}
+
+// ownedByMe reports whether this process's user owns the file.
+func ownedByMe(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
 }

@@ -94,6 +94,10 @@ func ParseConfig(opts map[string]string) (Config, error) {
 		if strings.ContainsAny(cfg.Registry, "/ @") {
 			return Config{}, fmt.Errorf("ecr-ptc: build arg %s=%q must be a registry host[:port] without a path", ArgRegistry, reg)
 		}
+		// A build arg is untrusted: nothing but a host may reach a reference or a report.
+		if err := imageref.ValidHost(cfg.Registry); err != nil {
+			return Config{}, fmt.Errorf("ecr-ptc: build arg %s: %v", ArgRegistry, err)
+		}
 	} else if host, ok := ecrHostOf(cfg.Source); ok {
 		cfg.Registry, cfg.RegistryFromSource = host, true
 	}

@@ -28,6 +28,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad rules", opts: map[string]string{"build-arg:ECR_PTC_RULES": "docker.io"}, err: "build arg ECR_PTC_RULES: rule \"docker.io\" is not of the form UPSTREAM=PREFIX"},
 		{name: "empty rules", opts: map[string]string{"build-arg:ECR_PTC_RULES": ","}, err: "names no rule"},
 		{name: "registry with a path", opts: map[string]string{"build-arg:ECR_PTC_REGISTRY": reg + "/docker-hub"}, err: "without a path"},
+		// Issue 11: a registry build arg cannot inject a line or a TOML table.
+		{name: "registry with a newline", opts: map[string]string{"build-arg:ECR_PTC_REGISTRY": "x\n[registry.evil]"}, err: "control or non-ASCII character"},
+		{name: "registry with a quote", opts: map[string]string{"build-arg:ECR_PTC_REGISTRY": `x"]#`}, err: "build arg ECR_PTC_REGISTRY"},
 		{name: "a typo is an error, not a silent bypass", opts: map[string]string{"build-arg:ECR_PTC_REGSITRY": reg}, err: "unknown build arg ECR_PTC_REGSITRY"},
 	}
 	for _, c := range cases {

@@ -55,7 +55,8 @@ type InvalidError struct {
 }
 
 func (e *InvalidError) Error() string {
-	return fmt.Sprintf("invalid image reference %q: %s", e.Input, e.Reason)
+	// A reference comes from a file: name it, cut short, never echo it whole.
+	return fmt.Sprintf("invalid image reference %s: %s", clipQuote(e.Input), e.Reason)
 }
 
 // Parse normalises s: a missing host means Docker Hub, one-segment Docker Hub names gain "library/",

@@ -7,8 +7,10 @@ import (
 	"encoding/xml"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +47,7 @@ func sample() *Report {
 		{Ref: "docker.io/library/node:20", CacheRef: reg + "/docker-hub/library/node:20", Outcome: Hit, Digest: "sha256:1a70dfa3c3c6a7f4e7b1c8bd9a0c5e3d2f1e0a9b8c7d6e5f4a3b2c1d0e9f8a7b", Size: 48 << 20, DurationMS: 12,
 			Uses: []Use{{File: "Dockerfile", Line: 3, Instruction: "FROM"}}},
 		{Ref: "ghcr.io/tini-org/tini:v0.19.0", CacheRef: reg + "/github/tini-org/tini:v0.19.0", Outcome: Warmed, Digest: "sha256:fd88343c5e3b", Size: 525, DurationMS: 412},
-		{Ref: "docker.io/bitnami/redis@sha256:0000", CacheRef: reg + "/docker-hub/bitnami/redis@sha256:0000", Outcome: Miss, Reason: "digest-only reference not in the cache; pin tag@digest"},
+		{Ref: "docker.io/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000", CacheRef: reg + "/docker-hub/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000", Outcome: Miss, Reason: "digest-only reference not in the cache; pin tag@digest"},
 		{Ref: "docker.io/library/alpine:3.20", CacheRef: reg + "/docker-hub/library/alpine:3.20", Outcome: Fallback, Reason: "the cached tag is sha256:aaa, not the pinned sha256:bbb | <odd>"},
 		{Ref: "mcr.microsoft.com/dotnet/runtime:8.0", Outcome: Unchanged, Reason: "ECR's pull-through cache does not support mcr.microsoft.com"},
 		{Ref: "quay.io/coreos/etcd:v3.5.0", CacheRef: reg + "/quay/coreos/etcd:v3.5.0", Outcome: Error, Reason: "DescribeImages: throttled"},
@@ -152,8 +154,8 @@ func TestDotenv(t *testing.T) {
 func buildReport() BuildReport {
 	reg := "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 	return BuildReport{Version: 1, Registry: reg, Images: []BuildImage{
-		{Ref: "node:20", Used: reg + "/docker-hub/library/node:20", Digest: "sha256:1a70", Outcome: BuildCache, Time: time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)},
-		{Ref: "docker.io/bitnami/redis@sha256:0000", Used: reg + "/docker-hub/bitnami/redis@sha256:0000", Outcome: BuildCache},
+		{Ref: "node:20", Used: reg + "/docker-hub/library/node:20", Digest: "sha256:1a70dfa3c3c6a7f4e7b1c8bd9a0c5e3d2f1e0a9b8c7d6e5f4a3b2c1d0e9f8a7b", Outcome: BuildCache, Time: time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)},
+		{Ref: "docker.io/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000", Used: reg + "/docker-hub/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000", Outcome: BuildCache},
 		{Ref: "alpine:3.20", Used: "docker.io/library/alpine:3.20", Outcome: BuildFallback, Reason: "no rule for docker.io"},
 		{Ref: "gcr.io/distroless/static:nonroot", Outcome: BuildUnchanged, Reason: "unsupported registry"},
 	}}
@@ -200,9 +202,9 @@ func TestMerge(t *testing.T) {
 		got[im.Ref] = im
 	}
 	for ref, want := range map[string]Outcome{
-		"docker.io/library/node:20":            Hit,
-		"ghcr.io/tini-org/tini:v0.19.0":        Warmed, // not in the build: unchanged by the merge
-		"docker.io/bitnami/redis@sha256:0000":  Warmed, // a setup miss the build pulled through the cache
+		"docker.io/library/node:20":     Hit,
+		"ghcr.io/tini-org/tini:v0.19.0": Warmed, // not in the build: unchanged by the merge
+		"docker.io/bitnami/redis@sha256:0000000000000000000000000000000000000000000000000000000000000000": Warmed, // a setup miss the build pulled through the cache
 		"docker.io/library/alpine:3.20":        Fallback,
 		"mcr.microsoft.com/dotnet/runtime:8.0": Unchanged,
 		"gcr.io/distroless/static:nonroot":     Unchanged, // only the build saw it
@@ -211,7 +213,7 @@ func TestMerge(t *testing.T) {
 			t.Errorf("%s: %q, want %q", ref, got[ref].Outcome, want)
 		}
 	}
-	if got["docker.io/library/node:20"].Digest != "sha256:1a70" || got["docker.io/library/alpine:3.20"].Reason != "no rule for docker.io" {
+	if got["docker.io/library/node:20"].Digest != "sha256:1a70dfa3c3c6a7f4e7b1c8bd9a0c5e3d2f1e0a9b8c7d6e5f4a3b2c1d0e9f8a7b" || got["docker.io/library/alpine:3.20"].Reason != "no rule for docker.io" {
 		t.Errorf("merged fields: %+v", got)
 	}
 	if r.Totals.Images != 6 || r.Totals.Fallbacks != 1 || r.Totals.UpstreamPullsAvoided != 3 {
@@ -222,5 +224,71 @@ func TestMerge(t *testing.T) {
 	Merge(empty, BuildReport{Images: []BuildImage{{Ref: "alpine", Outcome: BuildFallback, Reason: "denied"}}}, BuildReport{Images: []BuildImage{{Ref: "docker.io/library/alpine:latest", Outcome: BuildCache}}})
 	if len(empty.Images) != 1 || empty.Images[0].Outcome != Fallback {
 		t.Errorf("worst outcome: %+v", empty.Images)
+	}
+}
+
+// A build metadata file is untrusted: a digest with a line break and a heredoc delimiter once reached
+// GITHUB_ENV through ECR_PTC_LOCK. Every value is validated before anything renders it.
+func TestParseMetadataRejectsHostileValues(t *testing.T) {
+	good := `{"ref": "node:20", "digest": "sha256:` + strings.Repeat("a", 64) + `", "outcome": "cache"}`
+	if _, err := ParseMetadata([]byte(`{"frontend.ecr-ptc.report": {"version": 1, "images": [` + good + `]}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"digest injection":  `{"version": 1, "images": [{"ref": "node:20", "digest": "sha256:x\n_GitHubActionsFileCommandDelimeter_\nBASH_ENV=/tmp/pwn.sh", "outcome": "cache"}]}`,
+		"short digest":      `{"version": 1, "images": [{"ref": "node:20", "digest": "sha256:00", "outcome": "cache"}]}`,
+		"ref with newline":  `{"version": 1, "images": [{"ref": "node:20\n::warning::x", "outcome": "cache"}]}`,
+		"used not a ref":    `{"version": 1, "images": [{"ref": "node:20", "used": "x y", "outcome": "cache"}]}`,
+		"registry not host": `{"version": 1, "registry": "evil.example.com/x\nBASH_ENV=1", "images": []}`,
+		"platform":          `{"version": 1, "images": [{"ref": "node:20", "platform": "linux\n", "outcome": "cache"}]}`,
+		"huge reason":       `{"version": 1, "images": [{"ref": "node:20", "outcome": "fallback", "reason": "` + strings.Repeat("x", 5000) + `"}]}`,
+	} {
+		_, err := ParseMetadata([]byte(`{"frontend.ecr-ptc.report": ` + strconv.Quote(body) + `}`))
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if strings.ContainsAny(err.Error(), "\n\r") || len(err.Error()) > 400 {
+			t.Errorf("%s: error is not one short line: %q", name, err)
+		}
+	}
+}
+
+// Issue 11: control characters in a reason (from a metadata file) must not make the JUnit XML invalid.
+func TestJUnitControlCharacters(t *testing.T) {
+	r := &Report{Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com", Images: []Image{
+		{Ref: "docker.io/library/node:20\x00", Outcome: Fallback, Reason: "bad \x01\x1b[31mred\x7f\xff ]]> end"},
+		{Ref: "docker.io/library/alpine:3.20", Outcome: Error, Reason: "\x0b\x0c"},
+	}}
+	r.Tally()
+	var b strings.Builder
+	if err := WriteJUnit(&b, r, JUnitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(strings.NewReader(b.String()))
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("invalid XML: %v\n%q", err, b.String())
+		}
+	}
+}
+
+// Issue 11: a reason (from a metadata file) cannot put a link, an image or an autolink in the summary.
+func TestMarkdownNeutralisesLinks(t *testing.T) {
+	r := &Report{Images: []Image{{Ref: "docker.io/library/node:20", Outcome: Fallback,
+		Reason: "![t](https://evil.example.com/t.png) [click](http://evil.example.com) <img src=x> www.evil.example.com"}}}
+	r.Tally()
+	var b strings.Builder
+	if err := WriteMarkdown(&b, r, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"![", "](", "<img", "https://", "http://", "www.evil"} {
+		if strings.Contains(b.String(), bad) {
+			t.Errorf("the summary holds %q:\n%s", bad, b.String())
+		}
 	}
 }

@@ -55,6 +55,9 @@ func WriteJUnit(w io.Writer, r *Report, o JUnitOptions) error {
 		}
 		s.Cases = append(s.Cases, c)
 	}
+	for i := range s.Cases {
+		xmlSafeCase(&s.Cases[i])
+	}
 	s.Time = fmt.Sprintf("%.3f", total)
 	doc := junitSuites{Name: "ecr-ptc", Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Skipped: s.Skipped, Time: s.Time, Suites: []junitSuite{s}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
@@ -145,4 +148,31 @@ type junitProblem struct {
 // junitText is CDATA, so multi-line details stay readable in the file.
 type junitText struct {
 	Text string `xml:",cdata"`
+}
+
+// xmlSafeCase replaces what XML 1.0 cannot hold (control characters other than tab and line breaks,
+// invalid UTF-8): a reason or reference from a metadata file must not make the whole report unreadable.
+// encoding/xml escapes attributes and text but writes CDATA as it is.
+func xmlSafeCase(c *junitCase) {
+	c.Name = xmlSafe(c.Name)
+	for _, p := range []*junitProblem{c.Failure, c.Error, c.Skipped} {
+		if p != nil {
+			p.Message, p.Text = xmlSafe(p.Message), xmlSafe(p.Text)
+		}
+	}
+	if c.SystemOut != nil {
+		c.SystemOut.Text = xmlSafe(c.SystemOut.Text)
+	}
+}
+
+func xmlSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\t' || r == '\n' || r == '\r':
+			return r
+		case r < 0x20, r == 0xfffe, r == 0xffff, r >= 0xd800 && r <= 0xdfff:
+			return '\ufffd'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\ufffd"))
 }

@@ -149,9 +149,14 @@ func mdRow(im Image) string {
 // mdText makes s safe inside a table cell: no pipes, line breaks or HTML.
 func mdText(s string) string {
 	s = clip(s, maxCell)
-	r := strings.NewReplacer("|", `\|`, "\r", " ", "\n", " ", "<", "&lt;", ">", "&gt;", "&", "&amp;", "`", "'")
-	return r.Replace(s)
+	return mdTextReplacer.Replace(s)
 }
+
+// mdTextReplacer also neutralises links, images and autolinks: a reason comes from a metadata file, and
+// the step summary must not render a tracking image or a link the build never wrote.
+var mdTextReplacer = strings.NewReplacer("|", `\|`, "\r", " ", "\n", " ", "<", "&lt;", ">", "&gt;", "&", "&amp;", "`", "'",
+	"[", `\[`, "]", `\]`, "!", `\!`, "(", `\(`, ")", `\)`, "*", `\*`, "_", `\_`, "~", `\~`, "\\", `\\`,
+	"://", ":&#47;&#47;", "www.", "www&#46;")
 
 // mdCode makes s safe inside a code span in a table cell.
 func mdCode(s string) string {

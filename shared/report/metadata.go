@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,17 +124,65 @@ func decodeBuildReport(raw json.RawMessage) (BuildReport, error) {
 	if r.Version > 1 {
 		return BuildReport{}, fmt.Errorf("%s has version %d; this ecr-ptc reads version 1 (update ecr-ptc)", MetadataKey, r.Version)
 	}
-	for i, im := range r.Images {
-		if im.Ref == "" {
-			return BuildReport{}, fmt.Errorf("%s: image %d has no ref", MetadataKey, i+1)
+	if r.Registry != "" {
+		if err := imageref.ValidHost(r.Registry); err != nil {
+			return BuildReport{}, fmt.Errorf("%s: registry: %v", MetadataKey, err)
 		}
-		switch im.Outcome {
-		case BuildCache, BuildFallback, BuildUnchanged:
-		default:
-			return BuildReport{}, fmt.Errorf("%s: image %s has outcome %q (want cache, fallback or unchanged)", MetadataKey, im.Ref, im.Outcome)
+	}
+	for i, im := range r.Images {
+		if err := validBuildImage(im); err != nil {
+			return BuildReport{}, fmt.Errorf("%s: image %d: %v", MetadataKey, i+1, err)
 		}
 	}
 	return r, nil
+}
+
+var (
+	digestPattern   = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	platformPattern = regexp.MustCompile(`^[a-z0-9_.-]+(/[a-z0-9_.-]+){1,2}$`)
+)
+
+// validBuildImage checks every value of a metadata file before it can reach a CI file command, a summary
+// or an env file: a build's metadata file is written by whatever ran the build, so it is untrusted.
+// Reasons stay free text; the renderers neutralise them.
+func validBuildImage(im BuildImage) error {
+	if im.Ref == "" {
+		return fmt.Errorf("it has no ref")
+	}
+	if _, err := imageref.Parse(im.Ref); err != nil {
+		return err
+	}
+	if im.Used != "" {
+		if _, err := imageref.Parse(im.Used); err != nil {
+			return fmt.Errorf("used: %v", err)
+		}
+	}
+	if im.Digest != "" && !digestPattern.MatchString(im.Digest) {
+		return fmt.Errorf("digest %s is not sha256: and 64 lowercase hex digits", quoteClip(im.Digest))
+	}
+	if im.Platform != "" && !platformPattern.MatchString(im.Platform) {
+		return fmt.Errorf("platform %s is not os/arch[/variant]", quoteClip(im.Platform))
+	}
+	switch im.Outcome {
+	case BuildCache, BuildFallback, BuildUnchanged:
+	default:
+		return fmt.Errorf("outcome %s (want cache, fallback or unchanged)", quoteClip(string(im.Outcome)))
+	}
+	if len(im.Reason) > maxReason {
+		return fmt.Errorf("its reason is %d bytes long (at most %d)", len(im.Reason), maxReason)
+	}
+	return nil
+}
+
+// maxReason bounds a reason from a metadata file; the frontend's are one sentence.
+const maxReason = 4096
+
+// quoteClip quotes a value for an error message, cut short: errors name a value, they do not echo a file.
+func quoteClip(s string) string {
+	if len(s) > 80 {
+		return strconv.Quote(s[:80]) + fmt.Sprintf("… (%d bytes)", len(s))
+	}
+	return strconv.Quote(s)
 }
 
 // normRef compares references the way BuildKit resolves them ("node:20" is "docker.io/library/node:20").

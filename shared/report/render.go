@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 )
 
 // WriteJSON writes the report as indented JSON.
@@ -47,7 +49,7 @@ func WriteText(w io.Writer, r *Report) error {
 		if im.Outcome != Hit && im.Outcome != Warmed {
 			note = im.Reason
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", im.Ref, Label(im.Outcome), cache, ShortDigest(im.Digest), HumanSize(im.Size), note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", TextCell(im.Ref), Label(im.Outcome), TextCell(cache), TextCell(ShortDigest(im.Digest)), HumanSize(im.Size), TextCell(note))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -97,4 +99,24 @@ func HumanSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// TextCell makes s safe for one cell of a text table printed to a CI log: control characters (line
+// breaks, tabs, terminal escapes) are shown escaped, so a reason or reference cannot start a new line
+// (a workflow command on GitHub, a section marker on GitLab), and the cell is cut at maxCell bytes.
+func TextCell(s string) string {
+	s = clip(s, maxCell)
+	if strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -520,7 +520,7 @@ func TestControlAssumeRoleWithWebIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	cr := out.Credentials
-	if !strings.HasPrefix(aws.ToString(cr.AccessKeyId), "ASIA") || aws.ToString(cr.SessionToken) == "" ||
+	if !strings.HasPrefix(aws.ToString(cr.AccessKeyId), sandbox.SessionKeyPrefix) || !strings.HasPrefix(aws.ToString(cr.SessionToken), "sandbox-fake-") ||
 		aws.ToString(out.AssumedRoleUser.Arn) != "arn:aws:sts::"+testAccount+":assumed-role/ci/build-42" ||
 		aws.ToString(out.SubjectFromWebIdentityToken) != "repo:example/app:ref:refs/heads/main" ||
 		aws.ToString(out.Audience) != "sts.amazonaws.com" || aws.ToString(out.Provider) != sb.OIDCIssuer {

@@ -115,6 +115,7 @@ type Sandbox struct {
 	RegistryHost                       string            // 127.0.0.1:port, the cache registry (ECR_PTC_REGISTRY)
 	Upstreams                          map[string]string // stand-in name (docker-hub, github, quay, ecr-public) → 127.0.0.1:port
 	StatsURL                           string            // JSON stats (ECR_PTC_SANDBOX_STATS)
+	StatsToken                         string            // bearer token the stats and faults endpoint needs (ECR_PTC_SANDBOX_TOKEN)
 	AccessKeyID, SecretAccessKey       string
 	Region, AccountID                  string
 
@@ -180,6 +181,8 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	d.ecrURL, d.stsURL, d.issuerURL, d.registryHost = "http://"+addrs[0], "http://"+addrs[1], "http://"+addrs[2], addrs[3]
 	statsURL := "http://" + addrs[4] + "/stats"
+	// Faults and counters change what the sandbox does: another local user must not reach them.
+	sb.StatsToken = "sandbox-control-" + randomAlnum(24)
 
 	if d.creds, err = newCredentials(d); err != nil {
 		return fail(err)
@@ -192,7 +195,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	services[n-4].h = func() http.Handler { return newSTSHandler(d) }
 	services[n-3].h = func() http.Handler { return d.oidc.handler() }
 	services[n-2].h = func() http.Handler { return newRegistryHandler(d) }
-	services[n-1].h = func() http.Handler { return newStatsHandler(d) }
+	services[n-1].h = func() http.Handler { return requireToken(sb.StatsToken, newStatsHandler(d)) }
 
 	for _, s := range services {
 		srv := &http.Server{Handler: s.h(), ReadHeaderTimeout: 10 * time.Second}
@@ -271,6 +274,7 @@ func (s *Sandbox) Env() []string {
 		"ECR_PTC_SANDBOX=1",
 		"ECR_PTC_SANDBOX_OIDC_ISSUER=" + s.OIDCIssuer,
 		"ECR_PTC_SANDBOX_STATS=" + s.StatsURL,
+		"ECR_PTC_SANDBOX_TOKEN=" + s.StatsToken,
 	}
 	for _, name := range []string{"docker-hub", "github", "quay", "ecr-public"} {
 		if addr, ok := s.Upstreams[name]; ok {

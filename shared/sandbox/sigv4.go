@@ -67,12 +67,14 @@ func newCredentials(d *deps) (*credentials, error) {
 	return c, nil
 }
 
-// issue creates temporary credentials (ASIA... keys, like STS) for an assumed role.
+// issue creates temporary credentials for an assumed role. They are shaped like STS's (a 20-character
+// key ID, a 40-character secret, a long opaque token) but unmistakably fake — never ASIA…/IQoJ…: a
+// sandbox key pasted into a log or a ticket must not pass for, or be scanned as, a real AWS one.
 func (c *credentials) issue(id identity, roleArn, subject string, ttl time.Duration) *session {
 	s := &session{identity: id, RoleArn: roleArn, Subject: subject, Expires: c.d.cfg.Now().Add(ttl).Truncate(time.Second)}
-	s.AccessKeyID = "ASIA" + randomAlnum(16)
-	s.Secret = randomBase64(30)[:40]
-	s.Token = "IQoJb3JpZ2luX2VjE" + randomBase64(240) // STS session tokens are long opaque base64 strings
+	s.AccessKeyID = SessionKeyPrefix + randomAlnum(20-len(SessionKeyPrefix))
+	s.Secret = "sandbox-fake-secret-" + randomAlnum(20)
+	s.Token = "sandbox-fake-session-token-" + randomBase64(180)
 	c.mu.Lock()
 	c.sessions[s.AccessKeyID] = s
 	c.mu.Unlock()
@@ -238,6 +240,9 @@ func stableID(seed string, n int) string {
 	sum := sha256.Sum256([]byte(seed))
 	return alnum(sum[:], n)
 }
+
+// SessionKeyPrefix starts every access key ID the sandbox's STS issues.
+const SessionKeyPrefix = "FAKESBX"
 
 func randomAlnum(n int) string {
 	b := make([]byte, n)
