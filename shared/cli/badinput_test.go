@@ -63,7 +63,7 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"bad rules file", []string{"scan", good, "--registry", reg, "--rules", badRules}, 1, badRules + ": rule 1: \"upstreamRegistryUrl\" is missing"},
 		{"bad --rule", []string{"map", "--registry", reg, "--rule", "docker.io", "alpine"}, 2, "UPSTREAM=PREFIX"},
 		{"bad --build-arg", []string{"scan", good, "--build-arg", "=1"}, 2, "NAME=VALUE"},
-		{"registry with a path", []string{"map", "--registry", reg + "/x", "alpine"}, 2, "without a path"},
+		{"registry with a path", []string{"map", "--registry", reg + "/x", "alpine"}, 2, "a host has no path"},
 		{"bad region", []string{"login", "--region", "mars"}, 2, `"mars" is not an AWS region`},
 		{"bad account", []string{"login", "--registries", "12345"}, 2, "12-digit account ID"},
 		{"bad iam-policy account", []string{"iam-policy", "--account", "abc"}, 2, "12-digit AWS account ID"},

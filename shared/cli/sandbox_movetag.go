@@ -37,6 +37,7 @@ its daily re-check: ` + "`ecr-ptc stale`" + ` shows it, ` + "`ecr-ptc refresh`" 
 			if err != nil {
 				return err
 			}
+			req.Header.Set(sandbox.StatsTokenHeader, "Bearer "+env.getenv("ECR_PTC_SANDBOX_TOKEN"))
 			resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 			if err != nil {
 				return fmt.Errorf("cannot reach the sandbox: %v", err)

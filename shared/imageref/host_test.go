@@ -6,7 +6,7 @@ import (
 )
 
 func TestValidHost(t *testing.T) {
-	for _, ok := range []string{"123456789012.dkr.ecr.us-east-1.amazonaws.com", "localhost:5000", "127.0.0.1:41234", "[::1]:5000", "[::1]", "registry.example.com", "my_reg.local"} {
+	for _, ok := range []string{"123456789012.dkr.ecr.us-east-1.amazonaws.com", "localhost:5000", "127.0.0.1:41234", "[::1]:5000", "[::1]", "registry.example.com"} {
 		if err := ValidHost(ok); err != nil {
 			t.Errorf("ValidHost(%q) = %v", ok, err)
 		}
