@@ -155,3 +155,19 @@ func TestResolveAsksTheRegistryOnlyWithoutDigest(t *testing.T) {
 		t.Errorf("a digest came back, yet %d resolves", len(g.calls))
 	}
 }
+
+func TestProgressLine(t *testing.T) {
+	rep := &report.FrontendReport{BuildReport: report.BuildReport{Images: []report.BuildImage{
+		{Ref: "docker.io/library/alpine:3.20", Outcome: report.BuildCache},
+		{Ref: "quay.io/x/onlyupstream:1", Outcome: report.BuildFallback, Reason: "long\nstory"},
+		{Ref: "scratch", Outcome: report.BuildUnchanged},
+	}}}
+	rep.Tally()
+	got := progressLine(rep, map[string]string{"quay.io/x/onlyupstream:1": "not in the cache"})
+	if want := "ecr-ptc: 3 images — 1 via the cache, 1 FALLBACK (quay.io/x/onlyupstream:1: not in the cache), 1 not through the cache"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := progressLine(rep, nil); strings.ContainsAny(got, "\n\r") {
+		t.Errorf("not one line: %q", got)
+	}
+}

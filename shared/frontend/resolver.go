@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -46,8 +47,9 @@ type Resolver struct {
 
 	mu     sync.Mutex
 	images []report.BuildImage
-	seen   map[string]bool // original + platform already recorded
-	warned map[string]bool // warning texts already sent
+	seen   map[string]bool   // original + platform already recorded
+	warned map[string]bool   // warning texts already sent
+	gists  map[string]string // original reference → why it fell back, in a few words
 }
 
 // NewResolver returns a Resolver that resolves through gw with cfg.
@@ -55,7 +57,7 @@ func NewResolver(gw Gateway, cfg Config) *Resolver {
 	return &Resolver{
 		gw: gw, cfg: cfg, now: time.Now,
 		mapper: mapping.New(cfg.Registry, mapping.WithRules(cfg.Rules)),
-		seen:   map[string]bool{}, warned: map[string]bool{},
+		seen:   map[string]bool{}, warned: map[string]bool{}, gists: map[string]string{},
 	}
 }
 
@@ -309,6 +311,9 @@ func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs m
 	}
 	rec.Outcome, rec.Reason = report.BuildFallback, reason
 	rec.Used = orig
+	r.mu.Lock()
+	r.gists[rec.Ref] = gist
+	r.mu.Unlock()
 	out := *resp
 	if resp.Image != nil {
 		rec.Used = keepPin(orig, resp.Image.Digest)
@@ -380,6 +385,13 @@ func (r *Resolver) warn(ctx context.Context, vtx digest.Digest, msg string) {
 		return
 	}
 	_ = r.gw.Warn(ctx, vtx, msg, client.WarnOpts{Level: 1, URL: docsURL})
+}
+
+// Gists are the few words that say why each fallback happened, by original reference.
+func (r *Resolver) Gists() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.gists)
 }
 
 // Report is what happened so far, in resolution order.
