@@ -66,12 +66,12 @@ test-compat: ## the frontend's end-to-end suite on each buildkitd in COMPAT_BUIL
 	@failed=; for v in $(COMPAT_BUILDKIT); do \
 	  if [ "$$v" = "$(FRONTEND_BUILDKIT)" ]; then bkd=; else buildkit-frontend/build-buildkitd.sh $$v $(COMPAT_CACHE); bkd=$(COMPAT_CACHE)/$$v/buildkitd; fi; \
 	  echo "== buildkitd $$v"; start=$$(date +%s); \
-	  if ECR_PTC_BUILDKITD=$$bkd $(GO) test -count=1 -run '^($(COMPAT_RUN))$$' ./shared/frontend; then r=ok; else r=FAILED; failed="$$failed $$v"; fi; \
+	  if ECR_PTC_BUILDKITD=$$bkd $(GO) test -count=1 -timeout 40m -run '^($(COMPAT_RUN))$$' ./shared/frontend; then r=ok; else r=FAILED; failed="$$failed $$v"; fi; \
 	  echo "== buildkitd $$v: $$r in $$(( $$(date +%s) - start ))s"; \
 	done; \
 	if [ "$(COMPAT_DOCKER)" = 1 ]; then \
 	  echo "== Docker Engine (dockerd $$(dockerd --version 2>/dev/null | sed 's/^Docker version //'))"; start=$$(date +%s); \
-	  if $(GO) test -count=1 -run '^TestE2EDockerEngine$$' ./shared/frontend; then r=ok; else r=FAILED; failed="$$failed docker"; fi; \
+	  if $(GO) test -count=1 -timeout 40m -run '^TestE2EDockerEngine$$' ./shared/frontend; then r=ok; else r=FAILED; failed="$$failed docker"; fi; \
 	  echo "== Docker Engine: $$r in $$(( $$(date +%s) - start ))s"; \
 	fi; \
 	if [ -n "$$failed" ]; then echo "test-compat failed on:$$failed" >&2; exit 1; fi

@@ -52,6 +52,11 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		return nil, err
 	}
 	r := NewResolver(c, cfg)
+	if caps := c.BuildOpts().Caps; caps.Supports(gwpb.CapSourceMetaResolverHTTPChecksumRequest) != nil {
+		// Releases before this capability (v0.26.3 and older, Docker Engine's) were seen to ignore a
+		// source policy sent with a resolve; the fallback checks the answer anyway.
+		r.NoSourcePolicies()
+	}
 	gc := newGatewayClient(c, r)
 	var ignored string
 	gc.record(func() { ignored = checkNestedSyntax(ctx, gc, cfg) })

@@ -275,6 +275,7 @@ func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs m
 	msg := fmt.Sprintf("ecr-ptc: the pull-through cache cannot serve %s, so it is pulled from its own registry: %s", rec.Ref, reason)
 	var resp *sourceresolver.MetaResponse
 	var err error
+	retried := false // the policy was tried and ignored: the warning went to the attempt's step
 	if attemptRef != "" && !r.policiesIgnored.Load() {
 		op := &pb.SourceOp{Identifier: imagePrefix + attemptRef, Attrs: cloneAttrs(attrs)}
 		po := o
@@ -291,7 +292,7 @@ func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs m
 		if err != nil || !r.names(resp, orig) {
 			// The daemon ignored the policy and asked the cache again: never build on that answer.
 			r.policiesIgnored.Store(true)
-			resp, err = nil, nil
+			resp, err, retried = nil, nil, true
 		}
 	}
 	if resp == nil {
@@ -304,7 +305,14 @@ func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs m
 			// Missing everywhere: BuildKit's own error for the original reference is the one to show.
 			return nil, err
 		}
-		r.warn(ctx, vertexDigest(op.Identifier, opt), msg)
+		// After the resolve, so the step exists: rawjson progress and buildx's end-of-build list show it
+		// (buildctl's plain display does not reprint a finished step; the step's name and the summary
+		// step say it there).
+		if retried {
+			_ = r.gw.Warn(ctx, vertexDigest(op.Identifier, opt), msg, client.WarnOpts{Level: 1, URL: docsURL})
+		} else {
+			r.warn(ctx, vertexDigest(op.Identifier, opt), msg)
+		}
 	}
 	if isLocked && (resp.Image == nil || resp.Image.Digest.String() != locked) {
 		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: "its own registry did not confirm that digest"}
@@ -375,7 +383,8 @@ func (r *Resolver) record(rec report.BuildImage) {
 	r.images = append(r.images, rec)
 }
 
-// warn sends a build warning once per text; buildx lists warnings at the end of the build.
+// warn sends a build warning once per text (platforms share it); buildx lists warnings at the end of
+// the build.
 func (r *Resolver) warn(ctx context.Context, vtx digest.Digest, msg string) {
 	r.mu.Lock()
 	dup := r.warned[msg]
@@ -386,6 +395,10 @@ func (r *Resolver) warn(ctx context.Context, vtx digest.Digest, msg string) {
 	}
 	_ = r.gw.Warn(ctx, vtx, msg, client.WarnOpts{Level: 1, URL: docsURL})
 }
+
+// NoSourcePolicies tells the Resolver that the daemon does not apply the source policies sent with a
+// resolve, so fallbacks resolve the original under its own step from the start.
+func (r *Resolver) NoSourcePolicies() { r.policiesIgnored.Store(true) }
 
 // Gists are the few words that say why each fallback happened, by original reference.
 func (r *Resolver) Gists() map[string]string {
