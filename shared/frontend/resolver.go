@@ -215,12 +215,12 @@ func (r *Resolver) resolve(ctx context.Context, op *pb.SourceOp, opt sourceresol
 		return resp, nil
 	}
 	o := opt
-	io := sourceresolver.ResolveImageOpt{}
+	imgOpt := sourceresolver.ResolveImageOpt{}
 	if opt.ImageOpt != nil {
-		io = *opt.ImageOpt
+		imgOpt = *opt.ImageOpt
 	}
-	io.ResolveMode = pb.AttrImageResolveModeForcePull
-	o.ImageOpt = &io
+	imgOpt.ResolveMode = pb.AttrImageResolveModeForcePull
+	o.ImageOpt = &imgOpt
 	fresh, ferr := r.gw.ResolveSourceMetadata(ctx, op.CloneVT(), o)
 	if ferr != nil || fresh == nil || fresh.Image == nil || fresh.Image.Digest == "" {
 		// The local copy is all there is: use it, undigested (a pin or a lock then cannot be confirmed).
@@ -256,9 +256,9 @@ func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, re
 // daemon honours it: when a cache attempt was made (attemptRef), the fallback is first resolved under the
 // attempt's identifier with a source policy that converts it to the original. BuildKit keys the progress
 // vertex on the identifier as sent, so the attempt's vertex ends as this fallback (DONE, named as a
-// fallback) instead of staying an ERROR line in a build that succeeds. Daemons that ignore the policy
-// (BuildKit before v0.34, Docker Engine's) resolve the cache reference again; then the original is
-// resolved under its own identifier — a separate FALLBACK step after the attempt's ERROR.
+// fallback) instead of staying an ERROR line in a build that succeeds. On daemons known to ignore the
+// policy (NoSourcePolicies: BuildKit before v0.34, Docker Engine's), and when an answer shows it was
+// ignored, the original is resolved under its own identifier — a FALLBACK step after the attempt's ERROR.
 //
 // reason is the whole story (report, warning, strict error); gist is a few words for the progress line.
 func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, reason, gist string) (*sourceresolver.MetaResponse, error) {
