@@ -400,6 +400,24 @@ func TestE2EFrontend(t *testing.T) {
 		w.directPullsOnly(t, "docker-hub", "library/alpine")
 	})
 
+	t.Run("ECR_PTC_LOCK and ECR_PTC_STRICT hold with ECR_PTC_DISABLE", func(t *testing.T) {
+		d := w.upstreamDigest("docker-hub", "library/alpine:latest")
+		disabled := with(cfg, "ECR_PTC_DISABLE", "true")
+		r := w.build(build{dockerfile: syntax + "FROM alpine:latest\n", args: with(disabled, "ECR_PTC_LOCK", "docker.io/library/alpine:latest="+d)})
+		ok(t, r)
+		if im := image(t, r, "docker.io/library/alpine:latest", ""); im.Outcome != report.BuildUnchanged || !strings.HasSuffix(im.Used, "@"+d) {
+			t.Errorf("a locked image with the cache disabled: %+v", im)
+		}
+		r = w.build(build{dockerfile: syntax + "FROM alpine:latest\n", args: with(disabled, "ECR_PTC_LOCK", "docker.io/library/alpine:latest=sha256:"+strings.Repeat("0", 64))})
+		if r.err == nil || !strings.Contains(r.out, "ECR_PTC_LOCK locks docker.io/library/alpine:latest") {
+			t.Errorf("a wrong lock with the cache disabled must fail naming the image:\n%s", tail(r.out, 20))
+		}
+		r = w.build(build{dockerfile: syntax + "FROM alpine:latest\n", args: with(disabled, "ECR_PTC_STRICT", "true")})
+		if r.err == nil || !strings.Contains(r.out, "ECR_PTC_STRICT=true and the pull-through cache cannot serve docker.io/library/alpine:latest") {
+			t.Errorf("strict mode with the cache disabled must fail:\n%s", tail(r.out, 20))
+		}
+	})
+
 	// The fault matrix for builds, printed as a table: each fault ends in a build served by the cache, a
 	// visible fallback, or a clear failure (strict mode, or an image no registry can serve).
 	t.Run("fault matrix", func(t *testing.T) {
