@@ -53,3 +53,25 @@ bench-frontend: ## warm build through the frontend vs the stock one on a real bu
 
 test-frontend: ## the frontend's tests, the real-buildkitd end-to-end ones included
 	$(GO) test -race -count=1 -v ./shared/frontend ./shared/frontendimage ./shared/mirrorconfig
+
+# --- Compatibility: the end-to-end suite on older BuildKit releases and Docker Engine's BuildKit. ---
+COMPAT_BUILDKIT ?= v0.12.5 v0.16.0 v0.20.2 v0.26.3 $(FRONTEND_BUILDKIT)
+COMPAT_CACHE    ?= $(HOME)/.cache/ecr-ptc/buildkitd-compat
+COMPAT_DOCKER   ?= 1
+COMPAT_RUN      ?= TestE2EFrontend
+
+.PHONY: test-compat
+
+test-compat: ## the frontend's end-to-end suite on each buildkitd in COMPAT_BUILDKIT (built once from the module proxy into COMPAT_CACHE), then under Docker Engine's embedded BuildKit (COMPAT_DOCKER=1)
+	@failed=; for v in $(COMPAT_BUILDKIT); do \
+	  if [ "$$v" = "$(FRONTEND_BUILDKIT)" ]; then bkd=; else buildkit-frontend/build-buildkitd.sh $$v $(COMPAT_CACHE); bkd=$(COMPAT_CACHE)/$$v/buildkitd; fi; \
+	  echo "== buildkitd $$v"; start=$$(date +%s); \
+	  if ECR_PTC_BUILDKITD=$$bkd $(GO) test -count=1 -timeout 40m -run '^($(COMPAT_RUN))$$' ./shared/frontend; then r=ok; else r=FAILED; failed="$$failed $$v"; fi; \
+	  echo "== buildkitd $$v: $$r in $$(( $$(date +%s) - start ))s"; \
+	done; \
+	if [ "$(COMPAT_DOCKER)" = 1 ]; then \
+	  echo "== Docker Engine (dockerd $$(dockerd --version 2>/dev/null | sed 's/^Docker version //'))"; start=$$(date +%s); \
+	  if $(GO) test -count=1 -timeout 40m -run '^TestE2EDockerEngine$$' ./shared/frontend; then r=ok; else r=FAILED; failed="$$failed docker"; fi; \
+	  echo "== Docker Engine: $$r in $$(( $$(date +%s) - start ))s"; \
+	fi; \
+	if [ -n "$$failed" ]; then echo "test-compat failed on:$$failed" >&2; exit 1; fi

@@ -28,7 +28,7 @@ import (
 //
 //	go test ./shared/frontend -run '^$' -bench BenchmarkColdBuild -benchtime 3x
 func BenchmarkColdBuild(b *testing.B) {
-	w := newWorldWith(b, sandbox.Config{RateLimit: -1, UpstreamLatency: 80 * time.Millisecond, UpstreamBandwidth: 2 << 20, CacheLatency: 2 * time.Millisecond})
+	w := newWorldFor(b, sandbox.Config{RateLimit: -1, UpstreamLatency: 80 * time.Millisecond, UpstreamBandwidth: 2 << 20, CacheLatency: 2 * time.Millisecond}, true)
 	args := map[string]string{"ECR_PTC_REGISTRY": w.sb.RegistryHost}
 	prime := "FROM busybox:static\n"
 	for _, bb := range []build{{dockerfile: "# syntax=" + w.frontend + "\n" + prime, args: args, noOutput: true}, {dockerfile: "# syntax=" + w.stock + "\n" + prime, noOutput: true}} {

@@ -5,19 +5,24 @@
 package frontend
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerfile/builder"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	dfversion "github.com/moby/buildkit/frontend/dockerfile/version"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/solver/pb"
 	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto" // the gateway's fast protobuf codec, as the stock frontend registers it
 )
@@ -47,6 +52,11 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		return nil, err
 	}
 	r := NewResolver(c, cfg)
+	if caps := c.BuildOpts().Caps; caps.Supports(gwpb.CapSourceMetaResolverHTTPChecksumRequest) != nil {
+		// Releases before this capability (v0.26.3 and older, Docker Engine's) were seen to ignore a
+		// source policy sent with a resolve; the fallback checks the answer anyway.
+		r.NoSourcePolicies()
+	}
 	gc := newGatewayClient(c, r)
 	var ignored string
 	gc.record(func() { ignored = checkNestedSyntax(ctx, gc, cfg) })
@@ -62,7 +72,70 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	}
 	res.AddMeta(MetaReport, data)
 	res.AddMeta(MetaSummary, []byte(report.FrontendSummary(rep)))
+	showSummary(ctx, c, progressLine(rep, r.Gists()))
 	return res, nil
+}
+
+// showSummary ends the build's progress with one step named after the per-image summary: the report
+// every client shows — `docker build --progress=plain` on Docker Engine 20.10 and buildctl too, which
+// drop build warnings or the metadata. The step is a directory made on scratch, which no result uses; a
+// daemon that cannot show it (or run it) costs the build nothing.
+func showSummary(ctx context.Context, c client.Client, line string) {
+	def, err := llb.Scratch().File(llb.Mkdir("/ecr-ptc", 0o755), llb.WithCustomName(line)).Marshal(ctx)
+	if err != nil {
+		return
+	}
+	caps := c.BuildOpts().Caps
+	evaluate := caps.Supports(gwpb.CapGatewayEvaluateSolve) == nil
+	res, err := c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), Evaluate: evaluate})
+	if err != nil || evaluate {
+		return
+	}
+	// Older daemons solve lazily: reading the result runs the step.
+	if ref, err := res.SingleRef(); err == nil && ref != nil {
+		_, _ = ref.StatFile(ctx, client.StatRequest{Path: "ecr-ptc"})
+	}
+}
+
+// progressLine is the summary step's name: "ecr-ptc: 6 images — 5 via the cache, 1 FALLBACK
+// (quay.io/x:1: not found)". One printable line of bounded length: reasons come from registries.
+func progressLine(rep *report.FrontendReport, gists map[string]string) string {
+	t := rep.Totals
+	var b strings.Builder
+	fmt.Fprintf(&b, "ecr-ptc: %d image%s — %d via the cache", t.Images, plural(t.Images), t.Cache)
+	if t.Fallbacks > 0 {
+		var fb []string
+		for _, im := range rep.Images {
+			if im.Outcome == report.BuildFallback {
+				fb = append(fb, im.Ref+": "+clip(cmp.Or(gists[im.Ref], im.Reason), 80))
+			}
+		}
+		fmt.Fprintf(&b, ", %d FALLBACK (%s)", t.Fallbacks, strings.Join(fb, "; "))
+	}
+	if t.Unchanged > 0 {
+		fmt.Fprintf(&b, ", %d not through the cache", t.Unchanged)
+	}
+	if rep.Disabled {
+		b.WriteString(" — " + ArgDisable + " is set")
+	}
+	return clip(printable(b.String()), 400)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// printable replaces control characters (newlines from an error text above all) with spaces.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // checkNestedSyntax warns when the Dockerfile's own `# syntax=` line names another frontend, and returns

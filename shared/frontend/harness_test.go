@@ -22,8 +22,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -69,6 +71,8 @@ type world struct {
 	tb       testing.TB
 	dir      string // short: unix socket paths are limited to 108 bytes
 	bin      string
+	bkd      string // the buildkitd binary: the pinned one, or ECR_PTC_BUILDKITD's
+	bkVer    semver // its release
 	sock     string
 	sb       *sandbox.Sandbox
 	token    string
@@ -205,17 +209,16 @@ func buildBuildx(tb testing.TB, dir string) string {
 	return filepath.Join(dir, "buildx")
 }
 
-func newWorld(tb testing.TB) *world {
-	tb.Helper()
-	return newWorldWith(tb, sandbox.Config{RateLimit: -1})
-}
+func newWorld(tb testing.TB) *world { return newWorldFor(tb, sandbox.Config{RateLimit: -1}, true) }
 
-// newWorldWith is newWorld with the sandbox's configuration (shaping for the cold-build benchmark).
-func newWorldWith(tb testing.TB, cfg sandbox.Config) *world {
+// newWorldFor is newWorld with the sandbox's configuration (shaping for the cold-build benchmark); without
+// withBuildkitd no buildkitd is started (the Docker Engine test runs dockerd's embedded BuildKit instead).
+func newWorldFor(tb testing.TB, cfg sandbox.Config, withBuildkitd bool) *world {
 	tb.Helper()
 	needs(tb)
 	w := &world{tb: tb, bkLog: &bytes.Buffer{}, proxies: map[string]*recorder{}}
 	w.bin = buildBinaries(tb)
+	w.bkd, w.bkVer = buildkitdUnderTest(tb, w.bin)
 	dir, err := os.MkdirTemp("", "ecrptc-bk-")
 	if err != nil {
 		tb.Fatal(err)
@@ -271,8 +274,53 @@ func newWorldWith(tb testing.TB, cfg sandbox.Config) *world {
 	w.env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DOCKER_CONFIG=" + dockerDir}
 
 	w.feHost = feHost
-	w.sock = w.startBuildkitd("bk", w.registryConfig(feHost))
+	if withBuildkitd {
+		w.sock = w.startBuildkitd("bk", w.registryConfig(feHost))
+	}
 	return w
+}
+
+// semver is a BuildKit release as [major, minor, patch].
+type semver [3]int
+
+func (v semver) atLeast(o semver) bool {
+	for i := range v {
+		if v[i] != o[i] {
+			return v[i] > o[i]
+		}
+	}
+	return true
+}
+
+func (v semver) String() string { return fmt.Sprintf("v%d.%d.%d", v[0], v[1], v[2]) }
+
+// policiesOnResolve is the first release seen to apply the source policies a frontend sends with a
+// resolve (the fallback's progress step then replaces the failed cache attempt's).
+var policiesOnResolve = semver{0, 34, 0}
+
+// buildkitdUnderTest is the buildkitd the end-to-end tests run: ECR_PTC_BUILDKITD names another release
+// (`make test-compat` builds older ones from the module proxy), else the pinned one. Its release comes
+// from `buildkitd --version`.
+func buildkitdUnderTest(tb testing.TB, bin string) (string, semver) {
+	tb.Helper()
+	path := filepath.Join(bin, "buildkitd")
+	if p := os.Getenv("ECR_PTC_BUILDKITD"); p != "" {
+		path = p
+	}
+	out, err := exec.Command(path, "--version").CombinedOutput()
+	if err != nil {
+		tb.Fatalf("%s --version: %v\n%s", path, err, out)
+	}
+	m := regexp.MustCompile(`\bv(\d+)\.(\d+)\.(\d+)\b`).FindStringSubmatch(string(out))
+	if m == nil {
+		tb.Fatalf("%s --version does not name a release: %q", path, out)
+	}
+	var v semver
+	for i := range v {
+		v[i], _ = strconv.Atoi(m[i+1])
+	}
+	tb.Logf("buildkitd %s (%s)", v, path)
+	return path, v
 }
 
 func (w *world) pushFrontend(binary, path string, refs ...string) {
@@ -331,7 +379,7 @@ func (w *world) startBuildkitd(name, registryConfig string) string {
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
 		w.tb.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(w.bin, "buildkitd"), "--config", cfgPath)
+	cmd := exec.Command(w.bkd, "--config", cfgPath)
 	cmd.Stdout, cmd.Stderr = w.logWriter(), w.logWriter()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + w.dir, "TMPDIR=" + w.dir}
@@ -451,6 +499,9 @@ type result struct {
 	dir    string // the built filesystem (--output type=local)
 	meta   map[string]json.RawMessage
 	report report.FrontendReport
+	// policies: the daemon applies the source policies sent with a resolve, so a fallback ends the cache
+	// attempt's progress step (else the attempt ends ERROR and a FALLBACK step follows).
+	policies bool
 }
 
 func (w *world) build(b build) result {
@@ -500,7 +551,7 @@ func (w *world) build(b build) result {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
 	o := append(stderr.Bytes(), stdout.Bytes()...)
-	r := result{out: string(o), err: err, dir: out}
+	r := result{out: string(o), err: err, dir: out, policies: w.bkVer.atLeast(policiesOnResolve)}
 	w.noSecrets(r.out, "buildctl's output")
 	if data, rerr := os.ReadFile(metaFile); rerr == nil {
 		w.noSecrets(string(data), "the metadata file")

@@ -3,9 +3,11 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/platforms"
@@ -40,10 +42,15 @@ type Resolver struct {
 	mapper *mapping.Mapper
 	now    func() time.Time
 
+	// policiesIgnored: the daemon ignored a source policy sent with a resolve (BuildKit before v0.34,
+	// Docker Engine's); later fallbacks of the build resolve the original directly.
+	policiesIgnored atomic.Bool
+
 	mu     sync.Mutex
 	images []report.BuildImage
-	seen   map[string]bool // original + platform already recorded
-	warned map[string]bool // warning texts already sent
+	seen   map[string]bool   // original + platform already recorded
+	warned map[string]bool   // warning texts already sent
+	gists  map[string]string // original reference → why it fell back, in a few words
 }
 
 // NewResolver returns a Resolver that resolves through gw with cfg.
@@ -51,7 +58,7 @@ func NewResolver(gw Gateway, cfg Config) *Resolver {
 	return &Resolver{
 		gw: gw, cfg: cfg, now: time.Now,
 		mapper: mapping.New(cfg.Registry, mapping.WithRules(cfg.Rules)),
-		seen:   map[string]bool{}, warned: map[string]bool{},
+		seen:   map[string]bool{}, warned: map[string]bool{}, gists: map[string]string{},
 	}
 }
 
@@ -71,12 +78,17 @@ func (e *StrictError) Error() string {
 // that was resolved.
 func (r *Resolver) ResolveImage(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
 	rec := report.BuildImage{Ref: ref, Platform: platformOf(opt), Time: r.now()}
-	if r.cfg.Disabled {
-		return r.unchanged(ctx, ref, attrs, opt, rec, ArgDisable+" is set; resolved like the stock Dockerfile frontend")
-	}
 	m := r.mapper.Map(ref)
 	if m.Ref != "" {
 		rec.Ref = m.Ref
+	}
+	cacheable := m.Kind == mapping.Cached || m.Kind == mapping.NoRule || m.Kind == mapping.TooLong || m.Kind == mapping.NoRegistry
+	if r.cfg.Disabled {
+		// A lock and strict mode hold whatever else is set: they fail closed.
+		if r.cfg.Strict && cacheable {
+			return nil, &StrictError{Ref: rec.Ref, Reason: ArgDisable + " is set, so the cache is not used"}
+		}
+		return r.unchanged(ctx, ref, attrs, opt, rec, ArgDisable+" is set; resolved like the stock Dockerfile frontend")
 	}
 	switch m.Kind {
 	case mapping.Cached:
@@ -189,7 +201,33 @@ func (r *Resolver) viaLock(ctx context.Context, ref string, attrs map[string]str
 func (r *Resolver) attempt(ctx context.Context, ref, cacheRef string, attrs map[string]string, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
 	o := opt
 	o.LogName = logName(opt, ref) + " via the pull-through cache " + cacheRef
-	return r.gw.ResolveSourceMetadata(ctx, &pb.SourceOp{Identifier: imagePrefix + cacheRef, Attrs: cloneAttrs(attrs)}, o)
+	return r.resolve(ctx, &pb.SourceOp{Identifier: imagePrefix + cacheRef, Attrs: cloneAttrs(attrs)}, o)
+}
+
+// resolve resolves op and makes sure an image comes back with its digest. Docker Engine's classic image
+// store answers an image that is already local with its config and no digest (moby's builder does this
+// on purpose); pins and locks must not be decided on that, so the registry is asked (force-pull mode).
+func (r *Resolver) resolve(ctx context.Context, op *pb.SourceOp, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
+	resp, err := r.gw.ResolveSourceMetadata(ctx, op.CloneVT(), opt)
+	if err != nil || resp == nil || resp.Image == nil || resp.Image.Digest != "" {
+		return resp, err
+	}
+	if opt.ImageOpt != nil && opt.ImageOpt.ResolveMode == pb.AttrImageResolveModeForcePull {
+		return resp, nil
+	}
+	o := opt
+	imgOpt := sourceresolver.ResolveImageOpt{}
+	if opt.ImageOpt != nil {
+		imgOpt = *opt.ImageOpt
+	}
+	imgOpt.ResolveMode = pb.AttrImageResolveModeForcePull
+	o.ImageOpt = &imgOpt
+	fresh, ferr := r.gw.ResolveSourceMetadata(ctx, op.CloneVT(), o)
+	if ferr != nil || fresh == nil || fresh.Image == nil || fresh.Image.Digest == "" {
+		// The local copy is all there is: use it, undigested (a pin or a lock then cannot be confirmed).
+		return resp, nil
+	}
+	return fresh, nil
 }
 
 // cached records a cache outcome and names the cache reference, pinned to the resolved digest, as the
@@ -201,7 +239,7 @@ func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, re
 		r.record(rec)
 		return resp, nil
 	}
-	used := pinned(cacheRef, resp.Image.Digest)
+	used := keepPin(cacheRef, resp.Image.Digest)
 	out := *resp
 	op := cloneOp(resp.Op)
 	op.Identifier = imagePrefix + used
@@ -212,10 +250,16 @@ func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, re
 }
 
 // fallback resolves the original reference after the cache could not serve it, or fails in strict mode.
-// When a cache attempt was made (attemptRef), the fallback is resolved under the attempt's source
-// identifier with a source policy that converts it to the original: BuildKit keys the progress vertex on
-// the identifier as sent, so the attempt's vertex ends as this fallback (DONE, named as a fallback)
-// instead of staying an ERROR line in a build that succeeds.
+// A pinned original (tag@digest) keeps its pin, and a locked one resolves only to its locked digest.
+//
+// The reference the build then uses is the one returned here, so the LLB names the original itself; no
+// daemon-side source policy is needed for the pull. Only the progress display leans on one, where the
+// daemon honours it: when a cache attempt was made (attemptRef), the fallback is first resolved under the
+// attempt's identifier with a source policy that converts it to the original. BuildKit keys the progress
+// vertex on the identifier as sent, so the attempt's vertex ends as this fallback (DONE, named as a
+// fallback) instead of staying an ERROR line in a build that succeeds. On daemons known to ignore the
+// policy (NoSourcePolicies: BuildKit before v0.34, Docker Engine's), and when an answer shows it was
+// ignored, the original is resolved under its own identifier — a FALLBACK step after the attempt's ERROR.
 //
 // reason is the whole story (report, warning, strict error); gist is a few words for the progress line.
 func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, reason, gist string) (*sourceresolver.MetaResponse, error) {
@@ -223,13 +267,20 @@ func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs m
 		return nil, &StrictError{Ref: rec.Ref, CacheRef: attemptRef, Reason: reason}
 	}
 	orig := rec.Ref // normalised, so a source policy selector matches it
-	op := &pb.SourceOp{Identifier: imagePrefix + orig, Attrs: cloneAttrs(attrs)}
+	locked, isLocked := r.cfg.Lock[rec.Ref]
+	if isLocked {
+		orig = pinned(orig, digest.Digest(locked))
+	}
 	o := opt
 	o.LogName = logName(opt, ref) + " — FALLBACK to the original registry (" + clip(gist, 120) + ")"
-	msg := fmt.Sprintf("ecr-ptc: the pull-through cache cannot serve %s, so it is pulled from its own registry: %s", orig, reason)
-	if attemptRef != "" {
-		op.Identifier = imagePrefix + attemptRef
-		o.SourcePolicies = append(slices.Clone(opt.SourcePolicies), &spb.Policy{Version: 1, Rules: []*spb.Rule{{
+	msg := fmt.Sprintf("ecr-ptc: the pull-through cache cannot serve %s, so it is pulled from its own registry: %s", rec.Ref, reason)
+	var resp *sourceresolver.MetaResponse
+	var err error
+	retried := false // the policy was tried and ignored: the warning went to the attempt's step
+	if attemptRef != "" && !r.policiesIgnored.Load() {
+		op := &pb.SourceOp{Identifier: imagePrefix + attemptRef, Attrs: cloneAttrs(attrs)}
+		po := o
+		po.SourcePolicies = append(slices.Clone(opt.SourcePolicies), &spb.Policy{Version: 1, Rules: []*spb.Rule{{
 			Action:   spb.PolicyAction_CONVERT,
 			Selector: &spb.Selector{Identifier: imagePrefix + attemptRef, MatchType: spb.MatchType_EXACT},
 			Updates:  &spb.Update{Identifier: imagePrefix + orig},
@@ -238,34 +289,80 @@ func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs m
 		// prints the warning under it; a warning on a vertex already printed as done would only reach
 		// buildx's list at the end.
 		r.warn(ctx, vertexDigest(op.Identifier, opt), msg)
+		resp, err = r.resolve(ctx, op, po)
+		if err != nil || !r.names(resp, orig) {
+			// The daemon ignored the policy and asked the cache again: never build on that answer.
+			r.policiesIgnored.Store(true)
+			resp, err, retried = nil, nil, true
+		}
 	}
-	resp, err := r.gw.ResolveSourceMetadata(ctx, op, o)
-	if err != nil {
-		// Missing everywhere: BuildKit's own error for the original reference is the one to show.
-		return nil, err
+	if resp == nil {
+		op := &pb.SourceOp{Identifier: imagePrefix + orig, Attrs: cloneAttrs(attrs)}
+		resp, err = r.resolve(ctx, op, o)
+		if err != nil {
+			if isLocked {
+				return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: "the cache cannot serve it and its own registry does not give that digest (" + errorGist(err, orig) + ")"}
+			}
+			// Missing everywhere: BuildKit's own error for the original reference is the one to show.
+			return nil, err
+		}
+		// After the resolve, so the step exists: rawjson progress and buildx's end-of-build list show it
+		// (buildctl's plain display does not reprint a finished step; the step's name and the summary
+		// step say it there).
+		if retried {
+			_ = r.gw.Warn(ctx, vertexDigest(op.Identifier, opt), msg, client.WarnOpts{Level: 1, URL: docsURL})
+		} else {
+			r.warn(ctx, vertexDigest(op.Identifier, opt), msg)
+		}
 	}
-	if attemptRef == "" {
-		// No attempt, so no vertex before this one: warn on the fallback's own.
-		r.warn(ctx, vertexDigest(op.Identifier, opt), msg)
+	if isLocked && (resp.Image == nil || resp.Image.Digest.String() != locked) {
+		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: "its own registry did not confirm that digest"}
 	}
 	rec.Outcome, rec.Reason = report.BuildFallback, reason
 	rec.Used = orig
+	r.mu.Lock()
+	r.gists[rec.Ref] = gist
+	r.mu.Unlock()
 	out := *resp
 	if resp.Image != nil {
-		rec.Used = pinned(orig, resp.Image.Digest)
+		rec.Used = keepPin(orig, resp.Image.Digest)
 		rec.Digest = resp.Image.Digest.String()
 		o := cloneOp(resp.Op)
 		o.Identifier = imagePrefix + rec.Used
+		out.Op = o
+	} else {
+		o := cloneOp(resp.Op)
+		o.Identifier = imagePrefix + orig
 		out.Op = o
 	}
 	r.record(rec)
 	return &out, nil
 }
 
+// names reports whether a resolution's answer is orig's repository (the source policy applied), not
+// the cache reference that was sent.
+func (r *Resolver) names(resp *sourceresolver.MetaResponse, orig string) bool {
+	id := strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix)
+	return id != "" && pinned(id, "") == pinned(orig, "")
+}
+
 func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, reason string) (*sourceresolver.MetaResponse, error) {
-	resp, err := r.gw.ResolveSourceMetadata(ctx, &pb.SourceOp{Identifier: imagePrefix + ref, Attrs: cloneAttrs(attrs)}, opt)
+	id := ref
+	locked, isLocked := r.cfg.Lock[rec.Ref]
+	if isLocked {
+		// A lock holds whatever else is set: the locked digest, from wherever the image is pulled.
+		id = pinned(rec.Ref, digest.Digest(locked))
+		reason += "; pinned by " + ArgLock + " to " + locked
+	}
+	resp, err := r.resolve(ctx, &pb.SourceOp{Identifier: imagePrefix + id, Attrs: cloneAttrs(attrs)}, opt)
 	if err != nil {
+		if isLocked {
+			return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: "its registry does not give that digest (" + errorGist(err, id) + ")"}
+		}
 		return nil, err
+	}
+	if isLocked && (resp.Image == nil || resp.Image.Digest.String() != locked) {
+		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: "its registry did not confirm that digest"}
 	}
 	rec.Outcome, rec.Reason, rec.Used = report.BuildUnchanged, reason, strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix)
 	if resp.Image != nil {
@@ -287,7 +384,8 @@ func (r *Resolver) record(rec report.BuildImage) {
 	r.images = append(r.images, rec)
 }
 
-// warn sends a build warning once per text; buildx lists warnings at the end of the build.
+// warn sends a build warning once per text (platforms share it); buildx lists warnings at the end of
+// the build.
 func (r *Resolver) warn(ctx context.Context, vtx digest.Digest, msg string) {
 	r.mu.Lock()
 	dup := r.warned[msg]
@@ -297,6 +395,17 @@ func (r *Resolver) warn(ctx context.Context, vtx digest.Digest, msg string) {
 		return
 	}
 	_ = r.gw.Warn(ctx, vtx, msg, client.WarnOpts{Level: 1, URL: docsURL})
+}
+
+// NoSourcePolicies tells the Resolver that the daemon does not apply the source policies sent with a
+// resolve, so fallbacks resolve the original under its own step from the start.
+func (r *Resolver) NoSourcePolicies() { r.policiesIgnored.Store(true) }
+
+// Gists are the few words that say why each fallback happened, by original reference.
+func (r *Resolver) Gists() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.gists)
 }
 
 // Report is what happened so far, in resolution order.
@@ -344,7 +453,8 @@ func logName(opt sourceresolver.Opt, ref string) string {
 	return "load metadata for " + ref
 }
 
-// pinned is ref with its digest replaced by (or set to) d; a tag is kept so people can read it.
+// pinned is ref with its digest replaced by (or set to) d; a tag is kept so people can read it. With
+// no d, ref is returned without its digest.
 func pinned(ref string, d digest.Digest) string {
 	if i := strings.LastIndexByte(ref, '@'); i >= 0 {
 		ref = ref[:i]
@@ -353,6 +463,14 @@ func pinned(ref string, d digest.Digest) string {
 		return ref
 	}
 	return ref + "@" + d.String()
+}
+
+// keepPin is ref pinned to d, or ref as it is (its own pin kept) when d is unknown.
+func keepPin(ref string, d digest.Digest) string {
+	if d == "" {
+		return ref
+	}
+	return pinned(ref, d)
 }
 
 // errorGist is a resolve error without the gRPC wrapping and the reference it repeats.

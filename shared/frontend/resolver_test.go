@@ -48,13 +48,22 @@ type fakeGateway struct {
 	images   map[string]digest.Digest
 	calls    []call
 	warnings []warning
+	// ignorePolicies: the daemon drops the source policies sent with a resolve (BuildKit before v0.34,
+	// Docker Engine's); local: references held by Docker's classic image store, answered without a
+	// digest unless the resolve mode is "pull" (moby's builder).
+	ignorePolicies bool
+	local          map[string]bool
 }
 
 func (g *fakeGateway) ResolveSourceMetadata(_ context.Context, op *pb.SourceOp, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	id := op.Identifier
-	for _, p := range opt.SourcePolicies {
+	policies := opt.SourcePolicies
+	if g.ignorePolicies {
+		policies = nil
+	}
+	for _, p := range policies {
 		for _, r := range p.Rules {
 			if r.Action == spb.PolicyAction_CONVERT && r.Selector.MatchType == spb.MatchType_EXACT && r.Selector.Identifier == id {
 				id = r.Updates.Identifier
@@ -69,6 +78,9 @@ func (g *fakeGateway) ResolveSourceMetadata(_ context.Context, op *pb.SourceOp, 
 	d, ok := g.images[ref]
 	if !ok {
 		return nil, errors.New(ref + ": not found")
+	}
+	if g.local[ref] && (opt.ImageOpt == nil || opt.ImageOpt.ResolveMode != pb.AttrImageResolveModeForcePull) {
+		d = ""
 	}
 	return &sourceresolver.MetaResponse{Op: &pb.SourceOp{Identifier: id}, Image: &sourceresolver.ResolveImageResponse{Digest: d, Config: []byte(conf)}}, nil
 }

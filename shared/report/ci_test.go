@@ -292,3 +292,27 @@ func TestMarkdownNeutralisesLinks(t *testing.T) {
 		}
 	}
 }
+
+// A build that resolved a cacheable image without the cache (ECR_PTC_DISABLE, no registry) is not served
+// by the cache whatever setup saw: the merge makes it a fallback, so --strict fails on it.
+func TestMergeBuildBypassedTheCache(t *testing.T) {
+	r := &Report{Images: []Image{{Ref: "docker.io/library/alpine:3.20", Outcome: Hit}, {Ref: "scratch", Outcome: Unchanged}}}
+	Merge(r, BuildReport{Images: []BuildImage{
+		{Ref: "alpine:3.20", Outcome: BuildUnchanged, Reason: "ECR_PTC_DISABLE is set"},
+		{Ref: "scratch", Outcome: BuildUnchanged},
+	}})
+	if im := r.Images[0]; im.Outcome != Fallback || !strings.Contains(im.Reason, "without the pull-through cache: ECR_PTC_DISABLE is set") {
+		t.Errorf("setup's hit won the merge: %+v", im)
+	}
+	if r.Images[1].Outcome != Unchanged || r.Totals.Fallbacks != 1 {
+		t.Errorf("%+v", r)
+	}
+	// Two builds: one through the cache, one around it; in either order.
+	for _, order := range [][]BuildOutcome{{BuildCache, BuildUnchanged}, {BuildUnchanged, BuildCache}} {
+		e := &Report{}
+		Merge(e, BuildReport{Images: []BuildImage{{Ref: "node:20", Outcome: order[0]}}}, BuildReport{Images: []BuildImage{{Ref: "node:20", Outcome: order[1]}}})
+		if len(e.Images) != 1 || e.Images[0].Outcome != Fallback {
+			t.Errorf("%v: %+v", order, e.Images)
+		}
+	}
+}

@@ -210,10 +210,13 @@ func severity(o BuildOutcome) int {
 //   - cache: the image stays a hit or warmed; a setup miss becomes warmed (the build pulled it through
 //     the cache); an image setup did not see, or saw as anything else, becomes a hit.
 //   - fallback: the image is a fallback, with the build's reason and digest.
-//   - unchanged: an image setup did not see is added as unchanged; otherwise setup's outcome stays.
+//   - unchanged: an image setup did not see is added as unchanged, and one setup saw as unchanged stays
+//     so; an image setup found cacheable (hit, warmed, miss) becomes a fallback: the build resolved it
+//     around the cache (ECR_PTC_DISABLE, no registry), whatever setup saw — --strict must fail on it.
 //
-// An image used by several builds takes the worst outcome (fallback over cache over unchanged). Totals
-// are recomputed.
+// An image used by several builds takes the worst outcome (fallback over cache over unchanged); one that
+// a build served from the cache and another resolved unchanged was pulled around the cache: a fallback.
+// Totals are recomputed.
 func Merge(r *Report, builds ...BuildReport) {
 	worst := map[string]BuildImage{}
 	var order []string
@@ -227,7 +230,15 @@ func Merge(r *Report, builds ...BuildReport) {
 			if !seen {
 				order = append(order, key)
 			}
-			if !seen || severity(im.Outcome) > severity(prev.Outcome) {
+			switch {
+			case seen && (im.Outcome == BuildUnchanged && prev.Outcome == BuildCache || im.Outcome == BuildCache && prev.Outcome == BuildUnchanged):
+				u := im
+				if u.Outcome != BuildUnchanged {
+					u = prev
+				}
+				u.Outcome, u.Reason = BuildFallback, bypassReason(u.Reason)
+				worst[key] = u
+			case !seen || severity(im.Outcome) > severity(prev.Outcome):
 				worst[key] = im
 			}
 		}
@@ -268,7 +279,16 @@ func Merge(r *Report, builds ...BuildReport) {
 			}
 		case BuildUnchanged:
 			if ok {
-				continue
+				switch im.Outcome {
+				case Hit, Warmed, Miss:
+					im.Outcome, im.Reason = Fallback, bypassReason(b.Reason)
+					if b.Digest != "" {
+						im.Digest = b.Digest
+					}
+				default:
+					continue
+				}
+				break
 			}
 			im.Reason = b.Reason
 		}
@@ -277,4 +297,13 @@ func Merge(r *Report, builds ...BuildReport) {
 		}
 	}
 	r.Tally()
+}
+
+// bypassReason says a build resolved a cacheable image without the cache, and why the build said so.
+func bypassReason(why string) string {
+	const s = "a build resolved it without the pull-through cache"
+	if why == "" {
+		return s
+	}
+	return s + ": " + why
 }
