@@ -90,6 +90,8 @@ jobs:
   use:
     runs-on: ubuntu-latest
     steps:
+      # act copies the local repository into its workspace for the checkout (no network).
+      - uses: actions/checkout@v4
       - id: ptc
         uses: ./
         with:
@@ -124,34 +126,36 @@ jobs:
 	w := citest.Start(t)
 	w.WithoutStaticKeys()
 	w.Set("ACTIONS_ID_TOKEN_REQUEST_URL", w.SB.GitHubTokenURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", w.SB.GitHubRequestToken, "PATH", pathWithoutGo())
-	actionCache := filepath.Join(w.Dir, "act-cache")
-	runAct := func(toolCache string) (string, error) {
+	// act's host executor keeps RUNNER_TOOL_CACHE at <action cache path>/tool_cache.
+	runAct := func(actionCache string) (string, error) {
 		return w.Run(t, ws, act, "push", "-W", ".github/workflows/release-download.yml", "-P", "ubuntu-latest=-self-hosted",
-			"--action-cache-path", actionCache, "--env", "ECR_PTC_RELEASES="+srv.URL, "--env", "RUNNER_TOOL_CACHE="+toolCache)
+			"--action-cache-path", actionCache, "--env", "ECR_PTC_RELEASES="+srv.URL)
 	}
+	// act prints each script before it runs it: "| " marks what the steps printed.
+	built := "| building ecr-ptc from"
 
-	toolCache := filepath.Join(w.Dir, "toolcache")
-	out, err := runAct(toolCache)
+	actionCache := filepath.Join(w.Dir, "act-cache")
+	out, err := runAct(actionCache)
 	w.NoSecrets(t, out, "the act log")
 	if err != nil || !strings.Contains(out, "Job succeeded") {
 		t.Fatalf("act: %v\n%s", err, tail(out, 80))
 	}
-	for _, want := range []string{"ecr-ptc " + snap.Version + " downloaded and verified (sha256 " + snap.Checksums[asset] + ")",
-		"ecr-ptc " + snap.Version + " (commit ", "MISS→warmed"} {
+	for _, want := range []string{"| ecr-ptc " + snap.Version + " downloaded and verified (sha256 " + snap.Checksums[asset] + ")",
+		"| ecr-ptc " + snap.Version + " (commit ", "MISS→warmed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the act log lacks %q:\n%s", want, tail(out, 80))
 		}
 	}
-	if strings.Contains(out, "building ecr-ptc from") || downloads.Load() != 1 {
+	if strings.Contains(out, built) || downloads.Load() != 1 {
 		t.Errorf("want one download and no build from source; %d downloads:\n%s", downloads.Load(), tail(out, 80))
 	}
-	if _, err := os.Stat(filepath.Join(toolCache, "ecr-ptc", snap.Version, "linux-"+runtime.GOARCH, asset)); err != nil {
+	if _, err := os.Stat(filepath.Join(actionCache, "tool_cache", "ecr-ptc", snap.Version, "linux-"+runtime.GOARCH, asset)); err != nil {
 		t.Errorf("the archive is not in the tool cache: %v", err)
 	}
 
 	t.Run("tool cache reused and verified", func(t *testing.T) {
-		out, err := runAct(toolCache)
-		if err != nil || !strings.Contains(out, "Job succeeded") || !strings.Contains(out, "from the tool cache (checksum verified)") || downloads.Load() != 1 {
+		out, err := runAct(actionCache)
+		if err != nil || !strings.Contains(out, "Job succeeded") || !strings.Contains(out, "| ecr-ptc "+snap.Version+" from the tool cache (checksum verified)") || downloads.Load() != 1 {
 			t.Errorf("%v, %d downloads:\n%s", err, downloads.Load(), tail(out, 60))
 		}
 	})
@@ -159,11 +163,11 @@ jobs:
 	t.Run("tampered archive fails the step", func(t *testing.T) {
 		tamper.Store(true)
 		defer tamper.Store(false)
-		out, err := runAct(filepath.Join(w.Dir, "toolcache-tampered"))
-		if err == nil || strings.Contains(out, "Job succeeded") || !strings.Contains(out, asset+" does not match its committed checksum") {
+		out, err := runAct(filepath.Join(w.Dir, "act-cache-tampered"))
+		if err == nil || strings.Contains(out, "Job succeeded") || !strings.Contains(out, "::error title=ecr-ptc::"+asset+" does not match its committed checksum") {
 			t.Errorf("a tampered archive did not fail the job: %v\n%s", err, tail(out, 60))
 		}
-		if strings.Contains(out, "building ecr-ptc from") {
+		if strings.Contains(out, built) {
 			t.Error("a tampered archive led to a build from source")
 		}
 	})

@@ -155,7 +155,7 @@ func TestGitLabCILocalToolImage(t *testing.T) {
 
 	// The image as a job image of its own: its shell, its ecr-ptc, its CA certificates.
 	if os.Geteuid() == 0 {
-		out, err := exec.Command("chroot", rootfs, "/bin/sh", "-c", "command -v ecr-ptc && ecr-ptc --version && test -s \"$SSL_CERT_FILE\" && sha256sum /usr/local/bin/ecr-ptc >/dev/null && echo ok").CombinedOutput()
+		out, err := exec.Command("chroot", rootfs, "/bin/sh", "-c", "command -v ecr-ptc && ecr-ptc --version && test -s \"$SSL_CERT_FILE\" && sha256sum /usr/local/bin/ecr-ptc | grep -q ecr-ptc && echo ok").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "/usr/local/bin/ecr-ptc\necr-ptc "+snap.Version+" ") || !strings.HasSuffix(string(out), "ok\n") {
 			t.Errorf("the image's shell in a chroot: %v\n%s", err, out)
 		}
