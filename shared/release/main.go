@@ -17,7 +17,7 @@ import (
 type Env struct{ Stdout, Stderr io.Writer }
 
 const usage = `usage:
-  release images --dist DIR --busybox linux/ARCH=FILE... --applets FILE --ca-certs FILE [--source URL] [--licenses SPDX]
+  release images --dist DIR --busybox linux/ARCH=FILE... --applets FILE --ca-certs FILE [--source URL] [--licenses SPDX] [--created RFC3339]
       the tool and frontend images of a GoReleaser dist/ as OCI layout tarballs, and DIR/images.txt
   release pin --version vX.Y.Z --dist DIR [--root .]
       record the release in actions/checksums.txt and the doors' default version and image references
@@ -50,6 +50,7 @@ func run(args []string, env Env) error {
 	caCerts := fs.String("ca-certs", "/etc/ssl/certs/ca-certificates.crt", "PEM bundle of CA certificates")
 	source := fs.String("source", "https://github.com/ecr-ptc/ecr-ptc", "org.opencontainers.image.source")
 	licenses := fs.String("licenses", "NOASSERTION", "org.opencontainers.image.licenses (SPDX expression)")
+	created := fs.String("created", "", "org.opencontainers.image.created: the commit's date (RFC 3339), so that rebuilds match")
 	version := fs.String("version", "", "the release tag, vX.Y.Z")
 	root := fs.String("root", ".", "the repository root")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -82,7 +83,7 @@ func run(args []string, env Env) error {
 				list = append(list, "/"+strings.TrimPrefix(l, "/"))
 			}
 		}
-		ann := Annotations{Source: *source, Revision: d.Meta.Commit, Version: d.Meta.Version, Licenses: *licenses, Created: d.Meta.Date}
+		ann := Annotations{Source: *source, Revision: d.Meta.Commit, Version: d.Meta.Version, Licenses: *licenses, Created: *created}
 		toolAnn := ann
 		toolAnn.Title, toolAnn.Description = "ecr-ptc", "The ecr-ptc CLI on busybox with CA certificates, for CI job images"
 		tool, err := BuildTool(ToolSpec{Binaries: d.Binaries("ecr-ptc"), Busybox: bb, Applets: list, CACerts: *caCerts, Annotations: toolAnn})

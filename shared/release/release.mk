@@ -33,6 +33,7 @@ release-dist: $(RELEASE_TOOLS)/.goreleaser-$(GORELEASER_VERSION) $(RELEASE_TOOLS
 
 release-images: $(RELEASE_BASE)/applets.txt
 	$(GO) run ./shared/cmd/release images --dist dist --source $(RELEASE_SOURCE) --licenses $(RELEASE_LICENSES) \
+	  --created "$$(git log -1 --format=%cI)" \
 	  --busybox linux/amd64=$(RELEASE_BASE)/busybox-linux-amd64 --busybox linux/arm64=$(RELEASE_BASE)/busybox-linux-arm64 \
 	  --applets $(RELEASE_BASE)/applets.txt --ca-certs /etc/ssl/certs/ca-certificates.crt
 
