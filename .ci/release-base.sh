@@ -10,6 +10,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/deb"
 apt_opts=(-qq -o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache=$tmp/cache" -o "APT::Architectures::=amd64" -o "APT::Architectures::=arm64" -o "APT::Sandbox::User=root")
+# Ubuntu (GitHub's runners) serves arm64 from ports.ubuntu.com, not from the amd64 archive: a private sources
+# list names both. Debian serves every architecture from the same mirrors as the machine's own sources.
+# shellcheck disable=SC1091
+. /etc/os-release
+if [ "${ID:-}" = ubuntu ]; then
+  cat > "$tmp/sources.list" <<SOURCES
+deb [arch=amd64] http://archive.ubuntu.com/ubuntu ${VERSION_CODENAME} main universe
+deb [arch=arm64] http://ports.ubuntu.com/ubuntu-ports ${VERSION_CODENAME} main universe
+SOURCES
+  apt_opts+=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o "Dir::Etc::SourceParts=$tmp/no-parts")
+  mkdir -p "$tmp/no-parts"
+fi
 apt-get "${apt_opts[@]}" update
 (cd "$tmp/deb" && apt-get "${apt_opts[@]}" download busybox-static:amd64 busybox-static:arm64)
 for arch in amd64 arm64; do
