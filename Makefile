@@ -53,6 +53,7 @@ bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	@$(GO) test ./shared/frontend -run '^$$' -bench 'BenchmarkColdBuild' -benchtime 5x | grep -E 'round|ratio|BenchmarkColdBuild' || true
 
 include buildkit-frontend/frontend.mk
+include shared/release/release.mk
 
 demo: build ## map, scan and rewrite on examples/, then the real flow on the embedded sandbox (no AWS account needed)
 	@echo '== ecr-ptc map: which cache ref serves each image'

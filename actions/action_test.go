@@ -167,8 +167,9 @@ func releaseAsset(t *testing.T) []byte {
 }
 
 // The download step, extracted from action.yml and run with bash: a pinned checksum that matches is
-// installed into the tool cache and reused; a missing checksum, a mismatch and an unreachable server all
-// end quickly in "build from source" without failing the step.
+// kept in the tool cache and verified again on reuse; a ref that pins no release, `version: source` and
+// `uses: ./` build from source; a mismatch (downloaded or cached), an unpinned explicit version and an
+// unreachable server fail the step quickly.
 func TestActionDownloadStep(t *testing.T) {
 	citest.Need(t, "curl", "apt-get install curl")
 	var download step
@@ -196,69 +197,74 @@ func TestActionDownloadStep(t *testing.T) {
 	dead := "http://" + l.Addr().String()
 	l.Close()
 
-	failOK := false
-	run := func(t *testing.T, checksums, url string) (bin string, out string) {
+	type result struct {
+		bin, out string
+		err      error
+	}
+	run := func(t *testing.T, version, checksums, url string, extra ...string) result {
 		t.Helper()
 		dir := t.TempDir()
 		os.MkdirAll(filepath.Join(dir, "action", "actions"), 0o755)
 		os.WriteFile(filepath.Join(dir, "action", "actions", "checksums.txt"), []byte(checksums), 0o644)
 		outputs := filepath.Join(dir, "outputs")
 		cmd := exec.Command("bash", "-c", download.Run)
-		cmd.Env = append(os.Environ(), "ECR_PTC_VERSION=v9.9.9", "ECR_PTC_RELEASES="+url, "RUNNER_OS=Linux", "RUNNER_ARCH=X64",
-			"GITHUB_ACTION_PATH="+filepath.Join(dir, "action"), "GITHUB_OUTPUT="+outputs, "RUNNER_TEMP="+dir, "RUNNER_TOOL_CACHE="+toolCache)
+		cmd.Env = append(os.Environ(), "ECR_PTC_VERSION="+version, "ECR_PTC_RELEASES="+url, "RUNNER_OS=Linux", "RUNNER_ARCH=X64",
+			"GITHUB_ACTION_PATH="+filepath.Join(dir, "action"), "GITHUB_WORKSPACE="+filepath.Join(dir, "workspace"),
+			"GITHUB_OUTPUT="+outputs, "RUNNER_TEMP="+dir, "RUNNER_TOOL_CACHE="+toolCache)
+		for _, e := range extra {
+			cmd.Env = append(cmd.Env, strings.ReplaceAll(e, "@dir", dir))
+		}
 		o, err := cmd.CombinedOutput()
-		if err != nil && !failOK {
-			t.Fatalf("the download step failed: %v\n%s", err, o)
-		}
-		if err == nil && failOK {
-			t.Fatalf("the download step succeeded:\n%s", o)
-		}
 		data, _ := os.ReadFile(outputs)
-		return strings.TrimPrefix(strings.TrimSpace(string(data)), "bin="), string(o)
+		return result{strings.TrimPrefix(strings.TrimSpace(string(data)), "bin="), string(o), err}
 	}
 	sum := fmt.Sprintf("%x", sha256.Sum256(asset))
-	pinned := "# comment\n" + sum + "  ecr-ptc_9.9.9_linux_amd64.tar.gz\n"
+	pinned := "# comment\n" + strings.Repeat("1", 64) + "  ecr-ptc_9.9.8_linux_amd64.tar.gz\n" + sum + "  ecr-ptc_9.9.9_linux_amd64.tar.gz\n"
 
 	toolCache = t.TempDir()
 	t.Run("verified", func(t *testing.T) {
-		bin, out := run(t, pinned, srv.URL)
-		if bin == "" {
-			t.Fatalf("no bin output:\n%s", out)
+		// No version: the newest release the checksums pin.
+		r := run(t, "", pinned, srv.URL)
+		if r.err != nil || r.bin == "" {
+			t.Fatalf("%v, no bin output:\n%s", r.err, r.out)
 		}
-		if o, err := exec.Command(bin).Output(); err != nil || string(o) != "released ecr-ptc\n" {
+		if o, err := exec.Command(r.bin).Output(); err != nil || string(o) != "released ecr-ptc\n" {
 			t.Fatalf("the installed binary: %v %q", err, o)
 		}
 		before := hits.Load()
-		if bin2, _ := run(t, pinned, srv.URL); bin2 != bin || hits.Load() != before {
-			t.Errorf("the second run downloaded again instead of using the tool cache")
+		r2 := run(t, "v9.9.9", pinned, srv.URL)
+		if r2.err != nil || r2.bin == "" || hits.Load() != before || !strings.Contains(r2.out, "from the tool cache (checksum verified)") {
+			t.Errorf("the second run did not use the verified tool cache: %v\n%s", r2.err, r2.out)
 		}
-		// Issue 11: a tampered binary in the tool cache is replaced from the verified archive; a
-		// tampered archive fails the step.
-		os.WriteFile(bin, []byte("#!/bin/sh\necho tampered\n"), 0o755)
-		if bin3, _ := run(t, pinned, srv.URL); bin3 != bin {
-			t.Fatalf("bin %q", bin3)
+		// A tampered tool cache fails the step, once per check: on every reuse.
+		cached := filepath.Join(toolCache, "ecr-ptc", "9.9.9", "linux-amd64", "ecr-ptc_9.9.9_linux_amd64.tar.gz")
+		if err := os.WriteFile(cached, append(releaseAsset(t), 0), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if o, _ := exec.Command(bin).Output(); string(o) != "released ecr-ptc\n" {
-			t.Errorf("the tool cache's tampered binary ran: %q", o)
-		}
-		archive := filepath.Join(filepath.Dir(bin), "ecr-ptc_9.9.9_linux_amd64.tar.gz")
-		os.WriteFile(archive, []byte("tampered"), 0o644)
-		failOK = true
-		defer func() { failOK = false }()
-		if _, out := run(t, pinned, srv.URL); !strings.Contains(out, "::error") || !strings.Contains(out, "does not match its committed checksum") {
-			t.Errorf("a tampered archive in the tool cache: %s", out)
+		r3 := run(t, "v9.9.9", pinned, srv.URL)
+		if r3.err == nil || r3.bin != "" || !strings.Contains(r3.out, "::error title=ecr-ptc::the tool cache's") {
+			t.Errorf("a tampered tool cache was used: %v\n%s", r3.err, r3.out)
 		}
 	})
-	toolCache = t.TempDir()
-	for name, c := range map[string]struct{ checksums, url, say string }{
-		"not released": {"# none yet\n", srv.URL, "building from source"},
-		"unreachable":  {pinned, dead, "cannot download"},
+	for name, c := range map[string]struct {
+		version, checksums, url, say string
+		extra                        []string
+		fails                        bool
+	}{
+		"not released":  {"", "# none yet\n", srv.URL, "pins no ecr-ptc release yet; building from source", nil, false},
+		"source":        {"source", pinned, srv.URL, "building ecr-ptc from the action's source", nil, false},
+		"uses ./":       {"", pinned, srv.URL, "workspace's own checkout", []string{"GITHUB_WORKSPACE=@dir"}, false},
+		"not pinned":    {"v1.2.3", pinned, srv.URL, "ecr-ptc 1.2.3 is not pinned in actions/checksums.txt", nil, true},
+		"mismatch":      {"v9.9.9", strings.Repeat("0", 64) + "  ecr-ptc_9.9.9_linux_amd64.tar.gz\n", srv.URL, "does not match its committed checksum", nil, true},
+		"unreachable":   {"v9.9.9", pinned, dead, "cannot download", nil, true},
+		"two checksums": {"v9.9.9", pinned + pinned, srv.URL, "no single checksum", nil, true},
 	} {
 		t.Run(name, func(t *testing.T) {
+			toolCache = t.TempDir()
 			start := time.Now()
-			bin, out := run(t, c.checksums, c.url)
-			if bin != "" || !strings.Contains(out, c.say) {
-				t.Errorf("bin %q, output:\n%s", bin, out)
+			r := run(t, c.version, c.checksums, c.url, c.extra...)
+			if r.bin != "" || (r.err != nil) != c.fails || !strings.Contains(r.out, c.say) {
+				t.Errorf("bin %q, err %v, output:\n%s", r.bin, r.err, r.out)
 			}
 			if d := time.Since(start); d > 15*time.Second {
 				t.Errorf("took %s; a failed download must be quick", d)
@@ -269,39 +275,11 @@ func TestActionDownloadStep(t *testing.T) {
 
 var toolCache string
 
-// Issue 11: a downloaded release that does not match its committed checksum fails the step.
-func TestActionDownloadMismatchFails(t *testing.T) {
-	citest.Need(t, "curl", "apt-get install curl")
-	var download step
-	for _, s := range steps(t, "action.yml") {
-		if s.ID == "download" {
-			download = s
-		}
-	}
-	asset := releaseAsset(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(asset) }))
-	defer srv.Close()
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "action", "actions"), 0o755)
-	os.WriteFile(filepath.Join(dir, "action", "actions", "checksums.txt"), []byte(strings.Repeat("0", 64)+"  ecr-ptc_9.9.9_linux_amd64.tar.gz\n"), 0o644)
-	outputs := filepath.Join(dir, "outputs")
-	cmd := exec.Command("bash", "-c", download.Run)
-	cmd.Env = append(os.Environ(), "ECR_PTC_VERSION=v9.9.9", "ECR_PTC_RELEASES="+srv.URL, "RUNNER_OS=Linux", "RUNNER_ARCH=X64",
-		"GITHUB_ACTION_PATH="+filepath.Join(dir, "action"), "GITHUB_OUTPUT="+outputs, "RUNNER_TEMP="+dir, "RUNNER_TOOL_CACHE="+t.TempDir())
-	o, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(o), "::error title=ecr-ptc::ecr-ptc_9.9.9_linux_amd64.tar.gz does not match its committed checksum") {
-		t.Errorf("a mismatching download: %v\n%s", err, o)
-	}
-	if data, _ := os.ReadFile(outputs); strings.Contains(string(data), "bin=") {
-		t.Errorf("a mismatching download was installed: %s", data)
-	}
-}
-
 // Issue 11: a path found by a dockerfiles glob (a directory named --registry=evil.example.com) must never
 // reach ecr-ptc where it could be read as a flag: directories go after --, files as --file=PATH.
 func TestActionPathsCannotBeFlags(t *testing.T) {
 	root := citest.RepoRoot(t)
-	for _, f := range []string{"action.yml", "gitlab/templates/ecr-ptc.yml", "gitlab/ecr-ptc.gitlab-ci.yml", "actions/report/action.yml"} {
+	for _, f := range []string{"action.yml", "templates/ecr-ptc.yml", "gitlab/ecr-ptc.gitlab-ci.yml", "actions/report/action.yml"} {
 		data, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
 			t.Fatal(err)
@@ -319,7 +297,7 @@ func TestActionPathsCannotBeFlags(t *testing.T) {
 	if !strings.Contains(string(data), `run "${args[@]}" -- "${paths[@]}"`) {
 		t.Error("action.yml does not pass the directories after --")
 	}
-	tmpl, _ := os.ReadFile(filepath.Join(root, "gitlab/templates/ecr-ptc.yml"))
+	tmpl, _ := os.ReadFile(filepath.Join(root, "templates/ecr-ptc.yml"))
 	if strings.Contains(string(tmpl), `"$[[ inputs.role-arn ]]"`) || strings.Contains(string(tmpl), `"$[[ inputs.aws-region ]]"`) {
 		t.Error("the GitLab template pastes role-arn or aws-region into a script instead of passing them as variables")
 	}

@@ -50,6 +50,8 @@ type Spec struct {
 	Labels map[string]string // added to Labels()
 	// CompressionLevel is the gzip level of the layers; 0 means gzip.BestCompression, the smallest pull.
 	CompressionLevel int
+	// Annotations go on the index and on every platform's manifest (org.opencontainers.image.*).
+	Annotations map[string]string
 }
 
 // Build makes the image index: one image per platform, each one gzip layer holding the binary, with the
@@ -84,10 +86,16 @@ func Build(s Spec) (v1.ImageIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
+		if len(s.Annotations) > 0 {
+			img = mutate.Annotations(img, s.Annotations).(v1.Image)
+		}
 		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: plat}})
 	}
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	return mutate.AppendManifests(idx, adds...), nil
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), adds...)
+	if len(s.Annotations) > 0 {
+		idx = mutate.Annotations(idx, s.Annotations).(v1.ImageIndex)
+	}
+	return idx, nil
 }
 
 func platformImage(plat v1.Platform, binary, binPath string, labels map[string]string, level int) (v1.Image, error) {
