@@ -16,7 +16,7 @@ build: ## the CLI at bin/ecr-ptc
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ecr-ptc ./shared/cmd/ecr-ptc
 
 test: ## every test, with the race detector and shuffled order
-	$(GO) test -race -shuffle=on -count=1 ./...
+	$(GO) test -race -shuffle=on -count=1 -timeout 45m ./...
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
