@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -81,5 +82,51 @@ func TestSandboxProcessStopsOnSignal(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "sandbox stopped") {
 		t.Errorf("stderr: %q", stderr.String())
+	}
+}
+
+// `ecr-ptc sandbox -- COMMAND` on SIGTERM ends within a second and takes its command with it: the command
+// gets SIGTERM (SIGKILL half a second later), and is not left running after the sandbox is gone.
+func TestSandboxCommandStopsOnSignal(t *testing.T) {
+	bin := buildBinary(t)
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	// A command that ignores SIGTERM, so only the SIGKILL after the grace period can end it.
+	cmd := exec.Command(bin, "sandbox", "--", "sh", "-c", `trap '' TERM; echo $$ > "$0"; while :; do sleep 0.1; done`, pidFile)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	var pid int
+	for deadline := time.Now().Add(60 * time.Second); pid == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the command did not start: %s", stderr.String())
+		}
+		if data, err := os.ReadFile(pidFile); err == nil && strings.HasSuffix(string(data), "\n") {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		}
+	}
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("ecr-ptc sandbox -- COMMAND did not stop on SIGTERM")
+	}
+	if took := time.Since(start); took > 1500*time.Millisecond {
+		t.Errorf("stopping took %v, want about a second at most", took)
+	}
+	// The child is gone (a zombie reaped by init counts as gone: signal 0 fails once it is reaped).
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := syscall.Kill(pid, 0); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the sandbox's command (pid %d) outlived it", pid)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
@@ -126,6 +127,10 @@ id_token in ECR_PTC_ID_TOKEN, valid 1 h), and ECR_PTC_ROLE_ARN naming a role tha
 // runWith runs a command with the sandbox's variables added to the environment.
 func runWith(ctx context.Context, env Env, args, vars []string) error {
 	c := exec.CommandContext(ctx, args[0], args[1:]...)
+	// On SIGINT/SIGTERM the command gets SIGTERM, and SIGKILL if it has not ended half a second later, so
+	// the sandbox and its command both stop within the second every ecr-ptc command has.
+	c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) }
+	c.WaitDelay = 500 * time.Millisecond
 	var base []string
 	if env.Environ != nil {
 		base = env.Environ()
