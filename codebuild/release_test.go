@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ecr-ptc/ecr-ptc/actions/citest"
@@ -25,7 +26,7 @@ func TestCodeBuildInstallsRelease(t *testing.T) {
 	}
 	snap := citest.SnapshotDist(t)
 	root := citest.RepoRoot(t)
-	tampered := false
+	var tampered atomic.Bool // set by the test, read by the server's goroutines
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/v"+snap.Version+"/")
 		if _, ok := snap.Checksums[name]; !ok {
@@ -33,7 +34,7 @@ func TestCodeBuildInstallsRelease(t *testing.T) {
 			return
 		}
 		data, _ := os.ReadFile(filepath.Join(snap.Dir, name))
-		if tampered {
+		if tampered.Load() {
 			data[len(data)/3] ^= 0xff
 		}
 		w.Write(data)
@@ -59,7 +60,7 @@ func TestCodeBuildInstallsRelease(t *testing.T) {
 			continue // the kaniko example installs the amd64 archive
 		}
 		for _, tamper := range []bool{false, true} {
-			tampered = tamper
+			tampered.Store(tamper)
 			binDir := t.TempDir()
 			var script []string
 			for _, c := range phaseCommands(t, filepath.Join(root, "codebuild", "examples", example), "install") {
