@@ -83,7 +83,9 @@ func TestSandboxOIDCFlag(t *testing.T) {
 			if code, out := login(); code != 0 {
 				t.Fatalf("login with the %s variables: %d %s", c.kind, code, out)
 			}
-			resp, err := http.Get(vars["ECR_PTC_SANDBOX_STATS"])
+			req, _ := http.NewRequest(http.MethodGet, vars["ECR_PTC_SANDBOX_STATS"], nil)
+			req.Header.Set(sandbox.StatsTokenHeader, "Bearer "+vars["ECR_PTC_SANDBOX_TOKEN"])
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
