@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/report"
 )
 
 // GiB is the unit storage is priced in (a "GB-month" on the ECR price list).
@@ -210,16 +212,10 @@ func isIndex(mediaType string) bool {
 
 func cost(bytes int64, price float64) float64 { return float64(bytes) / GiB * price }
 
-// HumanBytes renders a size with binary units.
+// HumanBytes renders a size with binary units (the cache report's renderer; an empty size is 0 B here).
 func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+	if n <= 0 {
+		return "0 B"
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return report.HumanSize(n)
 }
