@@ -35,7 +35,8 @@ unchanged, reason and time), merges it in (the build is the ground truth: a fall
 here), renders the result (--format) to stdout or -o FILE, and publishes it to the CI platform (--ci):
 the GitHub step summary and outputs, GitLab's dotenv and JUnit reports, CodeBuild's JUnit report and env
 file. A metadata file from a build that did not use the frontend adds nothing.
---strict exits 1 when any image fell back, missed or could not be checked.`,
+--strict exits 1 when any image fell back, missed, could not be checked, or is served by the cache but
+the build does not use it (left unchanged by rewrite).`,
 		Example: `  docker buildx build --metadata-file build.json --build-arg BUILDKIT_SYNTAX=... .
   ecr-ptc report --report-json ecr-ptc-report.json --metadata-file build.json --format markdown`,
 		Args: cobra.NoArgs,
@@ -116,6 +117,9 @@ file. A metadata file from a build that did not use the frontend adds nothing.
 			}
 			if t := rep.Totals; strict && t.Fallbacks+t.Misses+t.Errors > 0 {
 				return fmt.Errorf("--strict: %d of %d images did not come through the cache (%d fallbacks, %d misses, %d errors)", t.Fallbacks+t.Misses+t.Errors, t.Images, t.Fallbacks, t.Misses, t.Errors)
+			}
+			if n := bypassed(rep); strict && n > 0 {
+				return fmt.Errorf("--strict: %d of %d images the cache serves are left pointing at their original registry (see their reasons)", n, rep.Totals.Images)
 			}
 			return nil
 		},

@@ -8,6 +8,7 @@ import (
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
 	"github.com/spf13/cobra"
 )
@@ -21,9 +22,10 @@ func newRewriteCmd(env Env) *cobra.Command {
 		quiet   bool
 		lockF   string
 		argsOut string
+		repJSON string
 	)
 	cmd := &cobra.Command{
-		Use:   "rewrite [-f FILE] [-o OUT] [--build-arg K=V]... --registry HOST [--rules FILE]",
+		Use:   "rewrite [-f FILE] [-o OUT] [--build-arg K=V]... --registry HOST [--rules FILE] [--report-json FILE]",
 		Short: "Print the Dockerfile with its image references pointed at the cache",
 		Long: `rewrite is for builders that cannot use the ecr-ptc frontend (kaniko, buildah, the classic builder): it
 prints the Dockerfile with every image reference the cache can serve replaced by its cache reference,
@@ -45,6 +47,9 @@ ARG-driven images:
                               is pinned to the cache reference of its value, and --build-args-out FILE
                               writes the build args with image-valued ones mapped to the cache.
   Anything else is left as is and reported on stderr, with file:line, the reason and a count.
+--report-json FILE (the cache report of 'ecr-ptc setup --report-json') marks each image the cache serves
+but rewrite left pointing at its original registry as unchanged, with file:line and the reason, and
+writes the report back atomically, so 'ecr-ptc report --strict' fails on it.
 -f - reads stdin; -o writes a file atomically (it may be the input file). Changes are listed on stderr.`,
 		Example: `  ecr-ptc rewrite -f Dockerfile --registry 123456789012.dkr.ecr.us-east-1.amazonaws.com > Dockerfile.ecr
   ecr-ptc rewrite -f Dockerfile -o Dockerfile --registry $REGISTRY --rules rules.json`,
@@ -70,6 +75,12 @@ ARG-driven images:
 			}
 			if err := checkWritable("--output", out); err != nil {
 				return err
+			}
+			var rep *report.Report
+			if repJSON != "" {
+				if rep, err = readRewriteReport(repJSON); err != nil {
+					return err
+				}
 			}
 			var data []byte
 			name := file
@@ -104,19 +115,29 @@ ARG-driven images:
 				}
 				changes = append(changes, argChanges...)
 			}
+			if rep != nil {
+				if _, err := markUnrewritten(rep, name, data, opts[0], changes); err != nil {
+					return err
+				}
+			}
 			if !quiet {
 				printChanges(env.Stderr, changes)
 			}
 			if out == "" || out == "-" {
-				_, err = env.Stdout.Write(rewritten)
-				return err
+				if _, err = env.Stdout.Write(rewritten); err != nil {
+					return err
+				}
+			} else {
+				perm := os.FileMode(0o644)
+				if fi, err := os.Stat(out); err == nil {
+					perm = fi.Mode().Perm()
+				}
+				if err := atomicfile.Write(out, rewritten, perm); err != nil {
+					return fmt.Errorf("cannot write %v", err)
+				}
 			}
-			perm := os.FileMode(0o644)
-			if fi, err := os.Stat(out); err == nil {
-				perm = fi.Mode().Perm()
-			}
-			if err := atomicfile.Write(out, rewritten, perm); err != nil {
-				return fmt.Errorf("cannot write %v", err)
+			if rep != nil {
+				return writeRewriteReport(repJSON, rep)
 			}
 			return nil
 		},
@@ -125,6 +146,7 @@ ARG-driven images:
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the result to this file instead of stdout")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not list the changes on stderr")
 	cmd.Flags().StringVar(&argsOut, "build-args-out", "", "write the --build-arg values to this file, NAME=VALUE a line, image-valued ones replaced by their cache references")
+	cmd.Flags().StringVar(&repJSON, "report-json", "", "mark the images rewrite leaves pointing at their original registry as unchanged in this cache report (of ecr-ptc setup --report-json)")
 	cmd.Flags().StringVar(&lockF, "lock", "", "pin each literal reference to its digest in this lock file (`ecr-ptc lock`)")
 	sf.add(cmd, false)
 	mf.add(cmd)
