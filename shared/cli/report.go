@@ -130,7 +130,7 @@ the build does not use it (left unchanged by rewrite).`,
 	fl.StringVar(&format, "format", "text", "output format: "+strings.Join(reportFormats, ", "))
 	fl.StringVarP(&out, "output", "o", "", "write the rendered report to this file (atomically) instead of stdout")
 	fl.StringVar(&ci, "ci", "auto", "CI platform to publish to: auto, none, github, gitlab, codebuild")
-	fl.BoolVar(&strict, "strict", false, "exit 1 when any image fell back, missed or could not be checked")
+	fl.BoolVar(&strict, "strict", false, "exit 1 when any image fell back, missed, could not be checked or was left by rewrite pointing at its original registry")
 	return cmd
 }
 
