@@ -47,8 +47,8 @@ its 12-hour token. Link the binary under that name on PATH and point config.json
 
 get answers for private ECR registry hosts and for $ECR_PTC_REGISTRY (the sandbox), with the credential
 sources every command uses (--role-arn or $ECR_PTC_ROLE_ARN with the CI job's OIDC token, else the
-default chain). Tokens are cached in --token-cache ($ECR_PTC_TOKEN_CACHE, else $RUNNER_TEMP/ecr-ptc, else
-$XDG_CACHE_HOME/ecr-ptc or ~/.cache/ecr-ptc) and renewed at half-life. list names $ECR_PTC_REGISTRY.
+default chain). Tokens are cached in --token-cache ($ECR_PTC_TOKEN_CACHE, else $RUNNER_TEMP/ecr-ptc-tokens, else
+$XDG_CACHE_HOME/ecr-ptc/tokens or ~/.cache/ecr-ptc/tokens; yours, mode 0700) and renewed at half-life. list names $ECR_PTC_REGISTRY.
 store and erase are refused: 'docker login' and 'docker logout' have nothing to store.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -116,7 +116,7 @@ store and erase are refused: 'docker login' and 'docker logout' have nothing to 
 		},
 	}
 	af.add(cmd)
-	cmd.Flags().StringVar(&tokenCache, "token-cache", "", "directory caching tokens between calls (default $ECR_PTC_TOKEN_CACHE, $RUNNER_TEMP/ecr-ptc, or ~/.cache/ecr-ptc)")
+	cmd.Flags().StringVar(&tokenCache, "token-cache", "", "directory caching tokens between calls (default $ECR_PTC_TOKEN_CACHE, $RUNNER_TEMP/ecr-ptc-tokens, or ~/.cache/ecr-ptc/tokens)")
 	return cmd
 }
 
@@ -141,17 +141,19 @@ func isECRHost(name string) bool {
 	return ok
 }
 
-// helperCacheDir is where a credential helper, which Docker runs without flags, caches tokens.
+// helperCacheDir is where a credential helper, which Docker runs without flags, caches tokens: a
+// directory of its own, since the token cache must be ours alone with mode 0700 ($RUNNER_TEMP/ecr-ptc is the
+// action's work directory, and ~/.cache/ecr-ptc holds other caches).
 func helperCacheDir(env Env) string {
 	switch {
 	case env.getenv("ECR_PTC_TOKEN_CACHE") != "":
 		return env.getenv("ECR_PTC_TOKEN_CACHE")
 	case env.getenv("RUNNER_TEMP") != "":
-		return filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc")
+		return filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc-tokens")
 	case env.getenv("XDG_CACHE_HOME") != "":
-		return filepath.Join(env.getenv("XDG_CACHE_HOME"), "ecr-ptc")
+		return filepath.Join(env.getenv("XDG_CACHE_HOME"), "ecr-ptc", "tokens")
 	case env.getenv("HOME") != "":
-		return filepath.Join(env.getenv("HOME"), ".cache", "ecr-ptc")
+		return filepath.Join(env.getenv("HOME"), ".cache", "ecr-ptc", "tokens")
 	}
 	return ""
 }

@@ -10,22 +10,22 @@ import (
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 )
 
-// probeCache is setup's cache of DescribeImages hits: the token cache's directory (--token-cache,
-// $ECR_PTC_TOKEN_CACHE, else $RUNNER_TEMP/ecr-ptc), so it is job-scoped by default and runner-scoped
-// where the runner points ECR_PTC_TOKEN_CACHE at a directory its jobs share. Entries are keyed like the
-// tokens: the ECR endpoint, the region, the caller's identity and the registry.
-// TODO(issue 11): use the token cache's directory and identity checks once they land, instead of
-// repeating login's identity here.
+// probeCache is setup's cache of DescribeImages hits in the token cache's directory (--token-cache,
+// $ECR_PTC_TOKEN_CACHE, else $RUNNER_TEMP/ecr-ptc-tokens), so it is job-scoped by default and
+// runner-scoped where the runner points ECR_PTC_TOKEN_CACHE at a directory its jobs share. Like the
+// tokens, it is used only from a directory owned by this user with mode 0700 (a planted entry could
+// report a hit), and entries are keyed by the ECR endpoint, the region, the caller's identity and the
+// registry.
 func (f *setupFlags) probeCache(ctx context.Context, env Env, cfg aws.Config, src credSource, registry string) *ecrx.ProbeCache {
 	if f.probeTTL <= 0 {
 		return nil
 	}
 	dir := cmp.Or(f.lf.tokenCache, env.getenv("ECR_PTC_TOKEN_CACHE"))
 	if dir == "" && env.getenv("RUNNER_TEMP") != "" {
-		dir = filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc")
+		dir = filepath.Join(env.getenv("RUNNER_TEMP"), "ecr-ptc-tokens")
 	}
-	if dir == "" {
-		return nil
+	if dir == "" || (ecrx.TokenCache{Dir: dir}).CheckDir() != nil {
+		return nil // no cache: setup probes ECR, which is always right
 	}
 	identity := src.String()
 	if src.Kind == "default-chain" {

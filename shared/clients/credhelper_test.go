@@ -113,6 +113,18 @@ func TestCredentialHelperProtocol(t *testing.T) {
 	if out, err := run("", "list"); err != nil || !strings.Contains(out, w.SB.RegistryHost) {
 		t.Errorf("list: %v %s", err, out)
 	}
+	// Docker runs the helper without flags: on a GitHub runner its default cache is a 0700 directory of its
+	// own beside the action's 0755 work directory $RUNNER_TEMP/ecr-ptc, which the token cache refuses.
+	runnerTemp := filepath.Join(w.Dir, "runner-temp")
+	os.MkdirAll(filepath.Join(runnerTemp, "ecr-ptc"), 0o755)
+	w.Set("ECR_PTC_TOKEN_CACHE", "", "RUNNER_TEMP", runnerTemp)
+	if out, err := run(w.SB.RegistryHost+"\n", "get"); err != nil || !strings.Contains(out, `"Username":"AWS"`) {
+		t.Errorf("get with the default cache beside the action's work directory: %v %s", err, out)
+	}
+	if fi, err := os.Stat(filepath.Join(runnerTemp, "ecr-ptc-tokens")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the default token cache: %v %v", fi, err)
+	}
+	w.Set("ECR_PTC_TOKEN_CACHE", filepath.Join(w.Dir, "tokens"), "RUNNER_TEMP", "")
 	// A registry already sent to another helper is not taken silently.
 	cfgPath := filepath.Join(w.Getenv("DOCKER_CONFIG"), "config.json")
 	os.WriteFile(cfgPath, []byte(`{"credHelpers":{"`+w.SB.RegistryHost+`":"ecr-login"}}`), 0o600)
