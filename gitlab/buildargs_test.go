@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/actions/citest"
 )
@@ -15,19 +14,9 @@ import (
 // gitlab-ci-local: the rewritten Dockerfile pins an ARG-built base image to its cache reference and the
 // dotenv report carries ECR_PTC_MAPPED_BUILD_ARGS, image-valued args pointed at the cache (issue 15).
 func TestGitLabRewriteBuildArgs(t *testing.T) {
-	gcl := citest.Need(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.73.0 (4.74 and later need Node.js 22)")
-	citest.Need(t, "rsync", "apt-get install rsync (gitlab-ci-local copies the project with it)")
-	citest.Need(t, "git", "apt-get install git")
+	gcl := needGitLabCILocal(t)
 	root := citest.RepoRoot(t)
-	bin := citest.Binary(t)
-	w := citest.Start(t)
-	w.WithoutStaticKeys()
-	w.Set("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	token, err := w.SB.MintToken(map[string]any{"sub": "project_path:group/app:ref_type:branch:ref:main"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Set("ECR_PTC_ID_TOKEN", token)
+	w := jobWorld(t, withBinary(t))
 	host := w.SB.RegistryHost
 
 	f := startForge(t, root, "v0.1.0")

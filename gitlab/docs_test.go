@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/actions/citest"
 	"gopkg.in/yaml.v3"
@@ -77,17 +76,8 @@ func TestDocsIncludes(t *testing.T) {
 		return
 	}
 
-	gcl := citest.Need(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.73.0 (4.74 and later need Node.js 22)")
-	citest.Need(t, "rsync", "apt-get install rsync (gitlab-ci-local copies the project with it)")
-	bin := citest.Binary(t)
-	w := citest.Start(t)
-	w.WithoutStaticKeys()
-	w.Set("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	token, err := w.SB.MintToken(map[string]any{"sub": "project_path:group/app:ref_type:branch:ref:main"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Set("ECR_PTC_ID_TOKEN", token)
+	gcl := needGitLabCILocal(t)
+	w := jobWorld(t, withBinary(t))
 	f := startForge(t, root, tag)
 	for i, ci := range blocks {
 		t.Run(fmt.Sprintf("block%d", i+1), func(t *testing.T) {

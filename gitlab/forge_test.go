@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/actions/citest"
 )
@@ -110,4 +111,35 @@ func (f *forge) Origin(project string) string { return f.Git.URL + "/" + project
 // Localize points a CI file's includes at the loopback forge: only the hosts change.
 func (f *forge) Localize(ci string) string {
 	return strings.ReplaceAll(ci, "https://raw.githubusercontent.com/", f.Raw.URL+"/")
+}
+
+// needGitLabCILocal returns gitlab-ci-local after checking the tools its runs need (locally the test
+// skips with what to install; in CI it fails).
+func needGitLabCILocal(t *testing.T) string {
+	t.Helper()
+	gcl := citest.Need(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.73.0 (4.74 and later need Node.js 22)")
+	citest.Need(t, "rsync", "apt-get install rsync (gitlab-ci-local copies the project with it)")
+	citest.Need(t, "git", "apt-get install git")
+	return gcl
+}
+
+// jobWorld is the sandbox as a GitLab job on the shell executor sees it: no static keys, path as PATH
+// (where the job image's ecr-ptc would be), and in ECR_PTC_ID_TOKEN what id_tokens puts in the job —
+// through the environment, so it is on no command line.
+func jobWorld(t *testing.T, path string) *citest.World {
+	t.Helper()
+	w := citest.Start(t)
+	w.WithoutStaticKeys()
+	w.Set("PATH", path)
+	token, err := w.SB.MintToken(map[string]any{"sub": "project_path:group/app:ref_type:branch:ref:main"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Set("ECR_PTC_ID_TOKEN", token)
+	return w
+}
+
+// withBinary is PATH with the ecr-ptc under test first.
+func withBinary(t *testing.T) string {
+	return filepath.Dir(citest.Binary(t)) + string(os.PathListSeparator) + os.Getenv("PATH")
 }

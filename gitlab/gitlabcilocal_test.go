@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/actions/citest"
 )
@@ -52,21 +51,9 @@ func project(t *testing.T, root string, f *forge, ci string) string {
 }
 
 func TestGitLabCILocal(t *testing.T) {
-	gcl := citest.Need(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.73.0 (4.74 and later need Node.js 22)")
-	citest.Need(t, "rsync", "apt-get install rsync (gitlab-ci-local copies the project with it)")
-	citest.Need(t, "git", "apt-get install git")
+	gcl := needGitLabCILocal(t)
 	root := citest.RepoRoot(t)
-	bin := citest.Binary(t)
-	w := citest.Start(t)
-	w.WithoutStaticKeys()
-	// The job image would carry ecr-ptc or Go; on the shell executor the machine's PATH does.
-	w.Set("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	token, err := w.SB.MintToken(map[string]any{"sub": "project_path:group/app:ref_type:branch:ref:main"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// What id_tokens puts in the job; through the environment, so it is on no command line.
-	w.Set("ECR_PTC_ID_TOKEN", token)
+	w := jobWorld(t, withBinary(t))
 	host := w.SB.RegistryHost
 	f := startForge(t, root, "v0.1.0")
 

@@ -20,7 +20,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/actions/citest"
 	"github.com/ecr-ptc/ecr-ptc/shared/frontendimage"
@@ -80,9 +79,7 @@ func unpack(t *testing.T, img v1.Image, dir string) {
 }
 
 func TestGitLabCILocalToolImage(t *testing.T) {
-	gcl := citest.Need(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.73.0 (4.74 and later need Node.js 22)")
-	citest.Need(t, "rsync", "apt-get install rsync (gitlab-ci-local copies the project with it)")
-	citest.Need(t, "git", "apt-get install git")
+	gcl := needGitLabCILocal(t)
 	if runtime.GOOS != "linux" || (runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64") {
 		t.Skipf("the tool image has linux/amd64 and linux/arm64; this is %s/%s", runtime.GOOS, runtime.GOARCH)
 	}
@@ -165,14 +162,7 @@ func TestGitLabCILocalToolImage(t *testing.T) {
 		t.Log("not root: the chroot check of the image's own shell is skipped")
 	}
 
-	w := citest.Start(t)
-	w.WithoutStaticKeys()
-	w.Set("PATH", toolBin+string(os.PathListSeparator)+pathWithoutGo())
-	token, err := w.SB.MintToken(map[string]any{"sub": "project_path:group/app:ref_type:branch:ref:main"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Set("ECR_PTC_ID_TOKEN", token)
+	w := jobWorld(t, toolBin+string(os.PathListSeparator)+pathWithoutGo())
 	fg := startForge(t, root, "v0.1.0")
 	dir := project(t, root, fg, exampleCI(t, root, "docker-in-docker.gitlab-ci.yml"))
 	out, err := w.Run(t, dir, gcl, "--force-shell-executor", "--no-color", "ecr-ptc-setup")

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/actions/citest"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
@@ -18,19 +17,9 @@ import (
 // ecr-ptc-report.json says unchanged with file:line and the reason, and the strict check fails the job
 // (issue 15).
 func TestGitLabRewriteStrictUnrewritten(t *testing.T) {
-	gcl := citest.Need(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.73.0 (4.74 and later need Node.js 22)")
-	citest.Need(t, "rsync", "apt-get install rsync (gitlab-ci-local copies the project with it)")
-	citest.Need(t, "git", "apt-get install git")
+	gcl := needGitLabCILocal(t)
 	root := citest.RepoRoot(t)
-	bin := citest.Binary(t)
-	w := citest.Start(t)
-	w.WithoutStaticKeys()
-	w.Set("PATH", filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	token, err := w.SB.MintToken(map[string]any{"sub": "project_path:group/app:ref_type:branch:ref:main"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Set("ECR_PTC_ID_TOKEN", token)
+	w := jobWorld(t, withBinary(t))
 
 	f := startForge(t, root, "v0.1.0")
 	dir := project(t, root, f, exampleCI(t, root, "kaniko.gitlab-ci.yml"))
