@@ -33,27 +33,27 @@ bench: ## benchmarks with medians and ratios (numbers are written in the README)
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/benchratio ./shared/cmd/benchratio
 	$(GO) test ./shared/dockerfile -run '^$$' -bench 'BenchmarkAnalyze1000$$' -benchtime 5x -count 5 | tee $(BIN)/bench-scan.txt
-	$(GO) test ./shared/cli -run '^$$' -bench 'BenchmarkSetup$$|BenchmarkStartup|BenchmarkSetupPeakRSS' -benchtime 3x -count 5 | tee $(BIN)/bench-setup.txt
+	$(GO) test ./shared/internal/cli -run '^$$' -bench 'BenchmarkSetup$$|BenchmarkStartup|BenchmarkSetupPeakRSS' -benchtime 3x -count 5 | tee $(BIN)/bench-setup.txt
 	@echo
 	@cat $(BIN)/bench-scan.txt $(BIN)/bench-setup.txt | $(BIN)/benchratio 'BenchmarkSetup/images=10:BenchmarkSetup/images=1'
 	@echo
 	@echo '== the frontend vs the stock Dockerfile frontend on the same buildkitd (warm builds, alternating)'
 	@$(MAKE) --no-print-directory bench-frontend | grep -E 'ratio|size|MiB|median' || true
 	@echo
-	@echo '== rate limits and latency: 200 builds direct vs through the cache (shared/sim)'
-	@$(GO) test ./shared/sim -count=1 -v -run 'RateLimitSimulation|LatencySimulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
+	@echo '== rate limits and latency: 200 builds direct vs through the cache (shared/internal/sim)'
+	@$(GO) test ./shared/internal/sim -count=1 -v -run 'RateLimitSimulation|LatencySimulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
 	@echo
 	@echo '== ECR API calls per warm setup, from the sandbox counters (bound: repositories + 3; before issue 16: images + 2)'
-	@$(GO) test ./shared/cli -run '^$$' -bench 'BenchmarkSetupCalls' -benchtime 1x | grep -E '^BenchmarkSetupCalls'
+	@$(GO) test ./shared/internal/cli -run '^$$' -bench 'BenchmarkSetupCalls' -benchtime 1x | grep -E '^BenchmarkSetupCalls'
 	@echo
-	@echo '== a fleet against ECR quotas as token buckets, before/after issue 16 (shared/sim, virtual clock)'
-	@$(GO) test ./shared/sim -count=1 -v -run 'FleetSimulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
+	@echo '== a fleet against ECR quotas as token buckets, before/after issue 16 (shared/internal/sim, virtual clock)'
+	@$(GO) test ./shared/internal/sim -count=1 -v -run 'FleetSimulation' | grep -v -e '^=== ' -e '^--- ' -e '^PASS' -e '^ok '
 	@echo
 	@echo '== cold first build of 5 images, upstream shaped like the internet: direct vs through the cache vs warm + build (buildkitd + runc)'
 	@$(GO) test ./shared/frontend -run '^$$' -bench 'BenchmarkColdBuild' -benchtime 5x | grep -E 'round|ratio|BenchmarkColdBuild' || true
 
 include buildkit-frontend/frontend.mk
-include shared/release/release.mk
+include shared/internal/release/release.mk
 
 demo: build ## map, scan and rewrite on examples/, then the real flow on the embedded sandbox (no AWS account needed)
 	@echo '== ecr-ptc map: which cache ref serves each image'
@@ -73,7 +73,7 @@ demo: build ## map, scan and rewrite on examples/, then the real flow on the emb
 	$(BIN)/ecr-ptc sandbox -- bash examples/demo.sh
 
 test-live: ## the end-to-end scenarios against a real AWS account (ECR_PTC_LIVE=1 and credentials; never in CI)
-	$(GO) test -tags live -count=1 -v ./shared/live/
+	$(GO) test -tags live -count=1 -v ./shared/internal/live/
 
 clean:
 	rm -rf $(BIN)
@@ -85,7 +85,7 @@ GITLAB_CI_LOCAL_VERSION ?= 4.73.0
 .PHONY: test-ci-doors ci-doors-tools ci-doors-update
 
 test-ci-doors: ## the GitHub Action (under act), the GitLab component (under gitlab-ci-local), CodeBuild, schemas, lint
-	$(GO) test -race -count=1 ./actions/... ./codebuild/... ./gitlab/... ./shared/report/... ./shared/cli/ -run 'Act|Action|Shellcheck|Door|GitLab|Classic|Section|Buildspec|CodeBuild|Markdown|JUnit|Dotenv|Metadata|Merge|Report'
+	$(GO) test -race -count=1 ./actions/... ./codebuild/... ./gitlab/... ./shared/report/... ./shared/internal/cli/ -run 'Act|Action|Shellcheck|Door|GitLab|Classic|Section|Buildspec|CodeBuild|Markdown|JUnit|Dotenv|Metadata|Merge|Report'
 
 ci-doors-tools: ## install what the door tests run (as root, on Debian): act, gitlab-ci-local, shellcheck, rsync, git
 	apt-get install -y --no-install-recommends shellcheck rsync git curl

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 )
 
 // Issue 11, under act: a build metadata file can neither add a variable to GITHUB_ENV (the fixed

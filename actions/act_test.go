@@ -9,10 +9,11 @@ import (
 	"bufio"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 )
 
 // actEntry is one line of `act --json`.
@@ -105,7 +106,7 @@ func TestActSelfTest(t *testing.T) {
 
 	// Outputs of the first use (frontend mode); the workflow's own check steps assert the rest.
 	host := w.SB.RegistryHost
-	if !contains(outputs["registry"], host) {
+	if !slices.Contains(outputs["registry"], host) {
 		t.Errorf("registry outputs %v, want %s", outputs["registry"], host)
 	}
 	wantSyntax := "BUILDKIT_SYNTAX=" + host + "/github/ecr-ptc/frontend:v0.1.0"
@@ -132,15 +133,6 @@ func TestActSelfTest(t *testing.T) {
 		}
 	}
 	w.NoSecretsInFiles(t, w.Dir+"/src")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func anyContains(list []string, sub string) bool {

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 	"github.com/rhysd/actionlint"
 	"gopkg.in/yaml.v3"
 )

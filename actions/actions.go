@@ -5,7 +5,9 @@
 package actions
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +15,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ecr-ptc/ecr-ptc/shared/cli"
+	"github.com/ecr-ptc/ecr-ptc/shared/awscreds"
+	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"github.com/sethvargo/go-githubactions"
 )
@@ -27,7 +30,7 @@ type Door struct {
 	masked map[string]bool
 }
 
-var _ cli.Door = (*Door)(nil)
+var _ ciplatform.Platform = (*Door)(nil)
 
 // New returns the GitHub Door; getenv is the process environment and w the step's stdout.
 func New(getenv func(string) string, w io.Writer) *Door {
@@ -39,6 +42,47 @@ func (d *Door) Name() string { return "github" }
 
 // Detect reports whether this runs in a GitHub Actions job.
 func (d *Door) Detect(getenv func(string) string) bool { return getenv("GITHUB_ACTIONS") == "true" }
+
+// IDToken fetches a new GitHub Actions OIDC token for every attempt, when the job can request one
+// (ACTIONS_ID_TOKEN_REQUEST_URL), or on GitHub without a token file, where a missing permission is then
+// explained.
+func (d *Door) IDToken(getenv ciplatform.Getenv, req ciplatform.TokenRequest) *ciplatform.IDToken {
+	if getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" && (getenv("GITHUB_ACTIONS") != "true" || req.HaveTokenFile) {
+		return nil
+	}
+	a := d.action(getenv)
+	return &ciplatform.IDToken{Source: "GitHub Actions OIDC", Kind: "github-oidc", Fetch: func(ctx context.Context) (string, error) {
+		tok, err := a.GetIDToken(ctx, req.Audience)
+		var missing *githubactions.EnvMissingError
+		if errors.As(err, &missing) {
+			return "", &awscreds.Error{Op: "get a GitHub OIDC token", Msg: missing.Name + " is not set", Hint: "add `permissions: id-token: write` to the job (or workflow) so GitHub issues OIDC tokens"}
+		}
+		var failed *githubactions.RequestFailedError
+		if errors.As(err, &failed) {
+			return "", httpStatusError{status: failed.StatusCode}
+		}
+		return tok, err
+	}}
+}
+
+// httpStatusError lets awscreds retry a token endpoint's 429 and 5xx.
+type httpStatusError struct{ status int }
+
+func (e httpStatusError) Error() string {
+	return fmt.Sprintf("the GitHub token endpoint answered HTTP %d", e.status)
+}
+func (e httpStatusError) HTTPStatus() int { return e.status }
+
+// SessionName names the session after the run and its attempt.
+func (d *Door) SessionName(getenv ciplatform.Getenv) string {
+	if getenv("GITHUB_RUN_ID") == "" {
+		return ""
+	}
+	return awscreds.SessionName("ecr-ptc-gh-" + getenv("GITHUB_RUN_ID") + "-" + cmp.Or(getenv("GITHUB_RUN_ATTEMPT"), "1"))
+}
+
+// TempDir is $RUNNER_TEMP, which the runner empties after each job.
+func (d *Door) TempDir(getenv ciplatform.Getenv) string { return getenv("RUNNER_TEMP") }
 
 func (d *Door) action(getenv func(string) string) *githubactions.Action {
 	if getenv == nil {
@@ -80,11 +124,8 @@ const maxAnnotations = 10
 // report; unchanged and errors too, which action.yml does not re-export), exports the values to later steps (GITHUB_ENV, with
 // ECR_PTC_REPORT naming the JSON report), annotates fallbacks and errors, and appends the summary table
 // to GITHUB_STEP_SUMMARY unless the input `summary` is "false".
-func (d *Door) Publish(_ context.Context, p cli.Publication) (err error) {
-	getenv := p.Getenv
-	if getenv == nil {
-		getenv = d.getenv
-	}
+func (d *Door) Publish(_ context.Context, p ciplatform.Publication) (err error) {
+	getenv := ciplatform.OrGetenv(p.Getenv, d.getenv)
 	a := d.action(getenv)
 	defer func() {
 		if r := recover(); r != nil {

@@ -13,8 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
-	"github.com/ecr-ptc/ecr-ptc/shared/cli"
+	"github.com/ecr-ptc/ecr-ptc/shared/awscreds"
+	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 )
 
@@ -30,7 +30,7 @@ type Door struct {
 	w      io.Writer // the build log
 }
 
-var _ cli.Door = (*Door)(nil)
+var _ ciplatform.Platform = (*Door)(nil)
 
 // New returns the CodeBuild Door; getenv is the process environment and w the build log.
 func New(getenv func(string) string, w io.Writer) *Door {
@@ -47,14 +47,25 @@ func (d *Door) Detect(getenv func(string) string) bool { return getenv("CODEBUIL
 // has no command to mask a value at run time. ecr-ptc never prints a secret, and the tests check it.
 func (d *Door) Mask(string) {}
 
+// IDToken is none: CodeBuild's credentials are its service role, through the default chain.
+func (d *Door) IDToken(ciplatform.Getenv, ciplatform.TokenRequest) *ciplatform.IDToken { return nil }
+
+// SessionName names the session after the build number.
+func (d *Door) SessionName(getenv ciplatform.Getenv) string {
+	if getenv("CODEBUILD_BUILD_NUMBER") == "" {
+		return ""
+	}
+	return awscreds.SessionName("ecr-ptc-cb-" + getenv("CODEBUILD_BUILD_NUMBER"))
+}
+
+// TempDir is none that ecr-ptc relies on.
+func (d *Door) TempDir(ciplatform.Getenv) string { return "" }
+
 // Publish writes the JUnit report ($ECR_PTC_JUNIT, default ecr-ptc-reports/junit.xml) and the env file
 // ($ECR_PTC_ENV_FILE, default ecr-ptc.env; shell syntax, to source before exported-variables are read),
 // both under $CODEBUILD_SRC_DIR unless absolute, and says in the log what each is for.
-func (d *Door) Publish(_ context.Context, p cli.Publication) error {
-	getenv := p.Getenv
-	if getenv == nil {
-		getenv = d.getenv
-	}
+func (d *Door) Publish(_ context.Context, p ciplatform.Publication) error {
+	getenv := ciplatform.OrGetenv(p.Getenv, d.getenv)
 	dir := cmp.Or(getenv("CODEBUILD_SRC_DIR"), ".")
 	junitPath := inDir(dir, cmp.Or(getenv("ECR_PTC_JUNIT"), DefaultJUnit))
 	envPath := inDir(dir, cmp.Or(getenv("ECR_PTC_ENV_FILE"), DefaultEnvFile))
@@ -71,11 +82,8 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) error {
 	if err := report.WriteShellEnv(&env, kvs); err != nil {
 		return err
 	}
-	if err := writeReport(junitPath, junit.Bytes()); err != nil {
-		return fmt.Errorf("cannot write the JUnit report: %v", err)
-	}
-	if err := writeReport(envPath, env.Bytes()); err != nil {
-		return fmt.Errorf("cannot write the env file: %v", err)
+	if err := ciplatform.WriteFiles(ciplatform.File{Path: junitPath, Data: junit.Bytes(), What: "the JUnit report"}, ciplatform.File{Path: envPath, Data: env.Bytes(), What: "the env file"}); err != nil {
+		return err
 	}
 	t := p.Report.Totals
 	rel := func(p string) string {
@@ -84,18 +92,12 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) error {
 		}
 		return p
 	}
-	var keys []string
-	for _, kv := range kvs {
-		k, _, _ := strings.Cut(kv, "=")
-		keys = append(keys, k)
-	}
+	keys := ciplatform.Keys(kvs)
 	fmt.Fprintf(d.w, "[ecr-ptc] %s\n", report.Summary(t))
 	fmt.Fprintf(d.w, "[ecr-ptc] JUnit report for a report group (file-format: JUNITXML): %s — %d test cases, %d failed (FALLBACK), %d skipped (UNCHANGED), %d errors\n", rel(junitPath), t.Images, t.Fallbacks, t.Unchanged, t.Errors)
 	fmt.Fprintf(d.w, "[ecr-ptc] variables for exported-variables in %s (source it: set -a; . ./%s; set +a): %s\n", rel(envPath), rel(envPath), strings.Join(keys, " "))
-	for _, im := range p.Report.Images {
-		if im.Outcome == report.Fallback {
-			fmt.Fprintf(d.w, "[ecr-ptc] FALLBACK %s: %s\n", im.Ref, im.Reason)
-		}
+	for _, im := range ciplatform.Fallbacks(p.Report) {
+		fmt.Fprintf(d.w, "[ecr-ptc] FALLBACK %s: %s\n", im.Ref, im.Reason)
 	}
 	return nil
 }
@@ -107,6 +109,3 @@ func inDir(dir, p string) string {
 	}
 	return filepath.Join(dir, p)
 }
-
-// writeReport replaces a report file, creating its directory, so that no step ever reads half of one.
-func writeReport(path string, data []byte) error { return atomicfile.WriteAll(path, data, 0o644) }

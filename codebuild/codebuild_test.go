@@ -17,9 +17,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 	"github.com/ecr-ptc/ecr-ptc/codebuild"
-	"github.com/ecr-ptc/ecr-ptc/shared/cli"
+	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"gopkg.in/yaml.v3"
 )
@@ -67,7 +67,7 @@ func TestDoorPublish(t *testing.T) {
 		{Ref: "docker.io/library/node:20", Outcome: report.Hit}, {Ref: "docker.io/library/alpine:3.20", Outcome: report.Fallback, Reason: "denied"}, {Ref: "mcr.microsoft.com/x:1", Outcome: report.Unchanged},
 	}}
 	rep.Tally()
-	p := cli.Publication{Report: rep, Exports: report.Exports(rep, "docker.io=docker-hub"), ReportJSON: "/tmp/a b/report.json", Getenv: func(k string) string { return env[k] }}
+	p := ciplatform.Publication{Report: rep, Exports: report.Exports(rep, "docker.io=docker-hub"), ReportJSON: "/tmp/a b/report.json", Getenv: func(k string) string { return env[k] }}
 	if err := d.Publish(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 )
 
 // TestGitLabRewriteBuildArgs runs the component's setup job in mode rewrite with build-args under

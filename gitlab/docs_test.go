@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 	"gopkg.in/yaml.v3"
 )
 

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 )
 
 // mirrorFiles are the files of the repository that includes can fetch: the component and the classic

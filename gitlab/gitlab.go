@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
-	"github.com/ecr-ptc/ecr-ptc/shared/cli"
+	"github.com/ecr-ptc/ecr-ptc/shared/awscreds"
+	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 )
 
@@ -38,7 +38,7 @@ type Door struct {
 	now    func() time.Time
 }
 
-var _ cli.Door = (*Door)(nil)
+var _ ciplatform.Platform = (*Door)(nil)
 
 // New returns the GitLab Door; getenv is the process environment and w the job log.
 func New(getenv func(string) string, w io.Writer) *Door {
@@ -54,6 +54,26 @@ func (d *Door) Detect(getenv func(string) string) bool { return getenv("GITLAB_C
 // Mask does nothing: GitLab masks only CI/CD variables declared as masked, and has no command to mask a
 // value at run time. ecr-ptc never prints a secret, and the tests check that it does not.
 func (d *Door) Mask(string) {}
+
+// IDToken is the job's id_tokens variable req.Variable: one token per job, read when set, or on GitLab
+// without a token file, where an empty variable is then explained.
+func (d *Door) IDToken(getenv ciplatform.Getenv, req ciplatform.TokenRequest) *ciplatform.IDToken {
+	if getenv(req.Variable) == "" && (getenv("GITLAB_CI") != "true" || req.HaveTokenFile) {
+		return nil
+	}
+	return &ciplatform.IDToken{Fetch: awscreds.StaticToken(req.Variable, getenv(req.Variable)), Source: "GitLab id_token $" + req.Variable, Kind: "gitlab-oidc"}
+}
+
+// SessionName names the session after the job.
+func (d *Door) SessionName(getenv ciplatform.Getenv) string {
+	if getenv("CI_JOB_ID") == "" {
+		return ""
+	}
+	return awscreds.SessionName("ecr-ptc-gl-" + getenv("CI_JOB_ID"))
+}
+
+// TempDir is none: a GitLab job's directories outlive it on shell runners.
+func (d *Door) TempDir(ciplatform.Getenv) string { return "" }
 
 // SectionStart writes the escape line that opens a collapsible log section; name is [a-z0-9_.-].
 func SectionStart(w io.Writer, now time.Time, name, header string, collapsed bool) {
@@ -73,11 +93,8 @@ func SectionEnd(w io.Writer, now time.Time, name string) {
 // ECR_PTC_REPORT, and the JUnit report ($ECR_PTC_JUNIT, default ecr-ptc-junit.xml), both in
 // the working directory unless given as absolute paths, inside a collapsible log section. Both are
 // rendered and checked before either is written.
-func (d *Door) Publish(_ context.Context, p cli.Publication) error {
-	getenv := p.Getenv
-	if getenv == nil {
-		getenv = d.getenv
-	}
+func (d *Door) Publish(_ context.Context, p ciplatform.Publication) error {
+	getenv := ciplatform.OrGetenv(p.Getenv, d.getenv)
 	// The working directory, not $CI_PROJECT_DIR: the two are the same on GitLab, and runners that
 	// emulate it locally (gitlab-ci-local's shell executor) only set the variable.
 	dotenvPath := filepath.Clean(cmp.Or(getenv("ECR_PTC_DOTENV"), DefaultDotenv))
@@ -108,27 +125,15 @@ func (d *Door) Publish(_ context.Context, p cli.Publication) error {
 	}
 	SectionStart(d.w, d.now(), "ecr_ptc_reports", "ecr-ptc: reports for GitLab", true)
 	defer SectionEnd(d.w, d.now(), "ecr_ptc_reports")
-	if err := writeReport(dotenvPath, env.Bytes()); err != nil {
-		return fmt.Errorf("cannot write the dotenv report: %v", err)
+	if err := ciplatform.WriteFiles(ciplatform.File{Path: dotenvPath, Data: env.Bytes(), What: "the dotenv report"}, ciplatform.File{Path: junitPath, Data: junit.Bytes(), What: "the JUnit report"}); err != nil {
+		return err
 	}
-	if err := writeReport(junitPath, junit.Bytes()); err != nil {
-		return fmt.Errorf("cannot write the JUnit report: %v", err)
-	}
-	var keys []string
-	for _, kv := range kvs {
-		k, _, _ := strings.Cut(kv, "=")
-		keys = append(keys, k)
-	}
+	keys := ciplatform.Keys(kvs)
 	t := p.Report.Totals
 	fmt.Fprintf(d.w, "wrote %s (artifacts: reports: dotenv): %s\n", dotenvPath, strings.Join(keys, " "))
 	fmt.Fprintf(d.w, "wrote %s (artifacts: reports: junit): %d test cases, %d failed (FALLBACK), %d skipped (UNCHANGED), %d errors\n", junitPath, t.Images, t.Fallbacks, t.Unchanged, t.Errors)
-	for _, im := range p.Report.Images {
-		if im.Outcome == report.Fallback {
-			fmt.Fprintf(d.w, "FALLBACK %s: %s\n", im.Ref, im.Reason)
-		}
+	for _, im := range ciplatform.Fallbacks(p.Report) {
+		fmt.Fprintf(d.w, "FALLBACK %s: %s\n", im.Ref, im.Reason)
 	}
 	return nil
 }
-
-// writeReport replaces a report file, creating its directory, so that no step ever reads half of one.
-func writeReport(path string, data []byte) error { return atomicfile.WriteAll(path, data, 0o644) }

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 	"github.com/ecr-ptc/ecr-ptc/gitlab"
-	"github.com/ecr-ptc/ecr-ptc/shared/cli"
+	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"gopkg.in/yaml.v3"
 )
@@ -146,7 +146,7 @@ func TestDoorPublish(t *testing.T) {
 		{Ref: "docker.io/library/node:20", Outcome: report.Hit}, {Ref: "docker.io/library/alpine:3.20", Outcome: report.Fallback, Reason: "denied"},
 	}}
 	rep.Tally()
-	p := cli.Publication{Report: rep, Exports: report.Exports(rep, "docker.io=docker-hub"), ReportJSON: filepath.Join(dir, "ecr-ptc-report.json"), Getenv: func(k string) string { return env[k] }}
+	p := ciplatform.Publication{Report: rep, Exports: report.Exports(rep, "docker.io=docker-hub"), ReportJSON: filepath.Join(dir, "ecr-ptc-report.json"), Getenv: func(k string) string { return env[k] }}
 	if err := d.Publish(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}

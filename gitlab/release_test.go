@@ -21,7 +21,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 	"github.com/ecr-ptc/ecr-ptc/shared/frontendimage"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"

@@ -8,28 +8,10 @@ import (
 	"strings"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
-	"github.com/sethvargo/go-githubactions"
 )
 
 // DefaultAudience is the audience AWS's IAM OIDC providers expect by default.
 const DefaultAudience = "sts.amazonaws.com"
-
-// GitHubToken fetches a new GitHub Actions OIDC token for audience on every call. The Action carries the
-// environment (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN), so this package reads none itself.
-func GitHubToken(action *githubactions.Action, audience string) TokenFunc {
-	return func(ctx context.Context) (string, error) {
-		tok, err := action.GetIDToken(ctx, audience)
-		var missing *githubactions.EnvMissingError
-		if errors.As(err, &missing) {
-			return "", &Error{Op: "get a GitHub OIDC token", Msg: missing.Name + " is not set", Hint: "add `permissions: id-token: write` to the job (or workflow) so GitHub issues OIDC tokens"}
-		}
-		var failed *githubactions.RequestFailedError
-		if errors.As(err, &failed) {
-			return "", httpStatusError{status: failed.StatusCode, msg: fmt.Sprintf("the GitHub token endpoint answered HTTP %d", failed.StatusCode)}
-		}
-		return tok, err
-	}
-}
 
 // StaticToken returns the same token every time: a GitLab id_tokens variable holds one token per job.
 func StaticToken(name, value string) TokenFunc {
@@ -63,12 +45,3 @@ func FileToken(path string) TokenFunc {
 		return tok, nil
 	}
 }
-
-// httpStatusError lets transientTokenError see a token endpoint's status.
-type httpStatusError struct {
-	status int
-	msg    string
-}
-
-func (e httpStatusError) Error() string   { return e.msg }
-func (e httpStatusError) HTTPStatus() int { return e.status }

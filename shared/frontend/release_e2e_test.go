@@ -10,7 +10,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/ecr-ptc/ecr-ptc/actions/citest"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 	"github.com/ecr-ptc/ecr-ptc/shared/frontendimage"
 )
 

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -278,7 +279,7 @@ func (s *Store) applyCreationTemplate(repo, scenario string) {
 	a := s.adminLocked()
 	var best *creationTemplate
 	for p, t := range a.templates {
-		if !contains(t.AppliedFor, scenario) {
+		if !slices.Contains(t.AppliedFor, scenario) {
 			continue
 		}
 		if p == "ROOT" {
@@ -650,11 +651,11 @@ func (c *ecrCall) decodeTemplate(requireAppliedFor bool) (templateInput, *apiErr
 		ve.add(nil, "appliedFor", "Member must not be null")
 	}
 	for _, a := range in.AppliedFor {
-		if !contains([]string{"REPLICATION", "PULL_THROUGH_CACHE", "CREATE_ON_PUSH"}, a) {
+		if !slices.Contains([]string{"REPLICATION", "PULL_THROUGH_CACHE", "CREATE_ON_PUSH"}, a) {
 			ve.add(a, "appliedFor", "Member must satisfy enum value set: [REPLICATION, PULL_THROUGH_CACHE, CREATE_ON_PUSH]")
 		}
 	}
-	if m := in.ImageTagMutability; m != "" && !contains([]string{"MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"}, m) {
+	if m := in.ImageTagMutability; m != "" && !slices.Contains([]string{"MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"}, m) {
 		ve.add(m, "imageTagMutability", "Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]")
 	}
 	if len(in.LifecyclePolicy) > 30720 {

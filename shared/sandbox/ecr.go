@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -527,7 +528,7 @@ func (e *ecrAPI) createPullThroughCacheRule(c *ecrCall) (any, *apiError) {
 	if in.UpstreamRegistryURL == nil {
 		ve.add(nil, "upstreamRegistryUrl", "Member must not be null")
 	}
-	if in.UpstreamRegistry != "" && !contains(upstreamRegistryEnum, in.UpstreamRegistry) {
+	if in.UpstreamRegistry != "" && !slices.Contains(upstreamRegistryEnum, in.UpstreamRegistry) {
 		ve.add(in.UpstreamRegistry, "upstreamRegistry", "Member must satisfy enum value set: ["+strings.Join(upstreamRegistryEnum, ", ")+"]")
 	}
 	if in.CredentialArn != "" {
@@ -843,10 +844,10 @@ func (e *ecrAPI) describeImages(c *ecrCall) (any, *apiError) {
 			imageStatus = in.Filter.ImageStatus
 		}
 	}
-	if !contains([]string{"TAGGED", "UNTAGGED", "ANY"}, tagStatus) {
+	if !slices.Contains([]string{"TAGGED", "UNTAGGED", "ANY"}, tagStatus) {
 		return nil, c.paramErr(tagStatus, "filter.tagStatus", "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]")
 	}
-	if !contains([]string{"ACTIVE", "ARCHIVED", "ACTIVATING", "ANY"}, imageStatus) {
+	if !slices.Contains([]string{"ACTIVE", "ARCHIVED", "ACTIVATING", "ANY"}, imageStatus) {
 		return nil, c.paramErr(imageStatus, "filter.imageStatus", "Member must satisfy enum value set: [ACTIVE, ARCHIVED, ACTIVATING, ANY]")
 	}
 	var imgs []Image
@@ -1088,13 +1089,4 @@ func (e *ecrAPI) batchGetImage(c *ecrCall) (any, *apiError) {
 		})
 	}
 	return map[string]any{"images": images, "failures": failures}, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

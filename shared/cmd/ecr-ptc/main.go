@@ -12,7 +12,8 @@ import (
 	"github.com/ecr-ptc/ecr-ptc/actions"
 	"github.com/ecr-ptc/ecr-ptc/codebuild"
 	"github.com/ecr-ptc/ecr-ptc/gitlab"
-	"github.com/ecr-ptc/ecr-ptc/shared/cli"
+	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/cli"
 )
 
 // Set by the Makefile with -ldflags "-X main.version=... -X main.commit=...".
@@ -39,8 +40,8 @@ func main() {
 	}()
 	// GitHub reads workflow commands (::add-mask::) from stdout; GitLab and CodeBuild log lines go to
 	// stderr so that stdout stays the report (--json).
-	doors := []cli.Door{actions.New(os.Getenv, os.Stdout), gitlab.New(os.Getenv, os.Stderr), codebuild.New(os.Getenv, os.Stderr)}
-	code := cli.Main(ctx, cli.HelperArgs(os.Args[0], os.Args[1:]), cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ, Build: cli.Build{Version: version, Commit: commit}, Doors: doors})
+	platforms := []ciplatform.Platform{actions.New(os.Getenv, os.Stdout), gitlab.New(os.Getenv, os.Stderr), codebuild.New(os.Getenv, os.Stderr)}
+	code := cli.Main(ctx, cli.HelperArgs(os.Args[0], os.Args[1:]), cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Environ: os.Environ, Build: cli.Build{Version: version, Commit: commit}, Platforms: platforms})
 	signal.Stop(sigs)
 	cancel()
 	os.Exit(code)

@@ -6,7 +6,7 @@ import (
 	"context"
 	"os"
 
-	"github.com/ecr-ptc/ecr-ptc/shared/release"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/release"
 )
 
 func main() {
