@@ -86,7 +86,7 @@ func BenchmarkSetupPeakRSS(b *testing.B) {
 func buildBinaryB(b *testing.B) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "ecr-ptc")
-	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/ecr-ptc").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../../cmd/ecr-ptc").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin

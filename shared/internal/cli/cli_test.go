@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/ecr-ptc/ecr-ptc/actions"
+	"github.com/ecr-ptc/ecr-ptc/codebuild"
+	"github.com/ecr-ptc/ecr-ptc/gitlab"
+	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
 	"github.com/ecr-ptc/ecr-ptc/shared/internal/cli"
 )
 
@@ -26,15 +31,16 @@ func ecrptc(t *testing.T, stdin string, env map[string]string, args ...string) r
 	var out, errb bytes.Buffer
 	code := cli.Main(context.Background(), args, cli.Env{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return env[k] },
-		Build:  cli.Build{Version: "v1.2.3", Commit: "abc1234"},
+		Getenv:    func(k string) string { return env[k] },
+		Build:     cli.Build{Version: "v1.2.3", Commit: "abc1234"},
+		Platforms: platforms(func(k string) string { return env[k] }),
 	})
 	return run{code, out.String(), errb.String()}
 }
 
 func examples(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs("../../examples")
+	p, err := filepath.Abs("../../../examples")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,4 +280,10 @@ func TestRewriteBadInputWritesNothing(t *testing.T) {
 	if r.code != 2 {
 		t.Fatalf("bad --build-arg: %+v", r)
 	}
+}
+
+// platforms are the CI platforms the main hands the command line, with GitHub's workflow commands
+// discarded: a test reads the command's own output.
+func platforms(getenv func(string) string) []ciplatform.Platform {
+	return []ciplatform.Platform{actions.New(getenv, io.Discard), gitlab.New(getenv, io.Discard), codebuild.New(getenv, io.Discard)}
 }

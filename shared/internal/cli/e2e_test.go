@@ -95,8 +95,9 @@ func (w *world) run(args ...string) run {
 	var out, errb bytes.Buffer
 	code := cli.Main(context.Background(), args, cli.Env{
 		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
-		Getenv: func(k string) string { return w.env[k] },
-		Build:  cli.Build{Version: "test"},
+		Getenv:    func(k string) string { return w.env[k] },
+		Build:     cli.Build{Version: "test"},
+		Platforms: platforms(func(k string) string { return w.env[k] }),
 	})
 	r := run{code, out.String(), errb.String()}
 	w.noSecrets(r.stdout+r.stderr, "the output of "+strings.Join(args, " "))

@@ -17,7 +17,7 @@ import (
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ecr-ptc")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/ecr-ptc")
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/ecr-ptc")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

@@ -23,7 +23,7 @@ func reportFixture(t *testing.T) (dir, path string) {
 
 func TestReportMergesBuildMetadata(t *testing.T) {
 	dir, rep := reportFixture(t)
-	meta, _ := filepath.Abs("../../actions/testdata/build-metadata.json")
+	meta, _ := filepath.Abs("../../../actions/testdata/build-metadata.json")
 	for format, want := range map[string]string{
 		"text":     "docker.io/library/alpine:3.20  FALLBACK",
 		"json":     `"outcome": "fallback"`,

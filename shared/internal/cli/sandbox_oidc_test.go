@@ -77,7 +77,7 @@ func TestSandboxOIDCFlag(t *testing.T) {
 			login := func(args ...string) (int, string) {
 				var out, errb bytes.Buffer
 				code := cli.Main(context.Background(), append([]string{"login", "--token-cache", ""}, args...),
-					cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return vars[k] }})
+					cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return vars[k] }, Platforms: platforms(func(k string) string { return vars[k] })})
 				return code, out.String() + errb.String()
 			}
 			if code, out := login(); code != 0 {
