@@ -18,11 +18,24 @@ build: ## the CLI at bin/ecr-ptc
 test: ## every test, with the race detector and shuffled order
 	$(GO) test -race -shuffle=on -count=1 -timeout 45m ./...
 
-lint: ## gofmt, go vet and staticcheck
+# Test support that no command reaches, by design: the doors' test harness, the simulations `make bench`
+# prints, and the sandbox's Go API for tests that embed it.
+DEADCODE_ALLOWED = ^shared/citest/|^shared/internal/sim/|^shared/sandbox/testsupport\.go:
+
+lint: ## gofmt, go vet, staticcheck, go mod tidy, dead code, and the layout's rules
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	$(GO) mod tidy -diff
+	@out=$$($(GO) tool deadcode -test ./...); \
+	  if [ -n "$$out" ]; then echo "dead code (reached by no main and no test):"; echo "$$out"; exit 1; fi
+	@out=$$($(GO) tool deadcode ./... | { grep -Ev '$(DEADCODE_ALLOWED)' || true; }); \
+	  if [ -n "$$out" ]; then echo "reached only by tests (move it to a _test.go file or to test support):"; echo "$$out"; exit 1; fi
+	@out=$$(git grep -l '"testing"' -- '*.go' ':!*_test.go' || true); \
+	  if [ -n "$$out" ]; then echo "non-test files import testing:"; echo "$$out"; exit 1; fi
+	@out=$$(git grep -l 'sethvargo/go-githubactions' -- '*.go' ':!actions/' || true); \
+	  if [ -n "$$out" ]; then echo "only the GitHub door (actions/) may import go-githubactions:"; echo "$$out"; exit 1; fi
 
 fuzz: ## each fuzz target for FUZZTIME executions (default 100000x; a count, not a duration: Go 1.26's coordinator can fail a duration run at its deadline, golang/go#75804)
 	$(GO) test ./shared/mapping -run '^$$' -fuzz '^FuzzMap$$' -fuzztime $${FUZZTIME:-100000x} -fuzzminimizetime 2000x

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 	"github.com/ecr-ptc/ecr-ptc/gitlab"
 	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
+	"github.com/ecr-ptc/ecr-ptc/shared/citest"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"gopkg.in/yaml.v3"
 )

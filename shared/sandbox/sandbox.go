@@ -240,27 +240,6 @@ func (s *Sandbox) MintToken(claims map[string]any, ttl time.Duration) (string, e
 	return s.d.oidc.mint(claims, ttl)
 }
 
-// Secrets lists every secret the sandbox has handed out so far — the static secret key, the STS
-// sessions' secret keys and session tokens, the ECR passwords, the OIDC tokens it signed and the GitHub
-// request token — so that tests can check that none of them reaches an output.
-func (s *Sandbox) Secrets() []string {
-	out := []string{s.SecretAccessKey, s.GitHubRequestToken}
-	s.d.creds.mu.Lock()
-	for _, sess := range s.d.creds.sessions {
-		out = append(out, sess.Secret, sess.Token)
-	}
-	s.d.creds.mu.Unlock()
-	s.d.store.mu.Lock()
-	for pw := range s.d.store.tokens {
-		out = append(out, pw)
-	}
-	s.d.store.mu.Unlock()
-	s.d.oidc.mintedMu.Lock()
-	out = append(out, s.d.oidc.minted...)
-	s.d.oidc.mintedMu.Unlock()
-	return out
-}
-
 // Env is the environment a shell or test needs to use the sandbox, as KEY=VALUE pairs in a fixed order.
 func (s *Sandbox) Env() []string {
 	env := []string{

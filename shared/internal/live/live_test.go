@@ -22,8 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
-	"github.com/ecr-ptc/ecr-ptc/shared/internal/cli"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/cli"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 )
 
