@@ -57,11 +57,18 @@ type Registry struct {
 	DualStack bool   // dkr-ecr.<region>.on.aws and its partition's equivalent
 }
 
+// Normalize is the one normalisation of a registry as users write it: surrounding space, an http(s)://
+// scheme and trailing slashes dropped, lower case. Registry hosts are case-insensitive.
+func Normalize(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	return strings.TrimRight(s, "/")
+}
+
 // Parse reports whether host (no port; any case; a leading https:// and trailing / are ignored) is a
 // private ECR registry host, and what it names.
 func Parse(host string) (Registry, bool) {
-	h := strings.ToLower(strings.TrimSpace(host))
-	h = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(h, "https://"), "http://"), "/")
+	h := Normalize(host)
 	m := hostPattern.FindStringSubmatch(h)
 	if m == nil {
 		return Registry{}, false

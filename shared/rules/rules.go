@@ -35,10 +35,7 @@ const Root = "ROOT"
 
 // UpstreamHost is the canonical host the rule's upstream URL names ("docker.io" for Docker Hub).
 func (r Rule) UpstreamHost() string {
-	u := strings.TrimSpace(r.UpstreamRegistryURL)
-	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
-	u = strings.TrimSuffix(u, "/")
-	return imageref.CanonicalHost(u)
+	return imageref.CanonicalHost(ecrhost.Normalize(r.UpstreamRegistryURL))
 }
 
 // Set is the rules of one registry, as DescribePullThroughCacheRules lists them.
