@@ -1,6 +1,8 @@
 // Package cli is the ecr-ptc command line, the step binary that CodeBuild, GitLab CI and the GitHub Action
 // run. It is a front door: the only place besides mains that reads the environment and prints, and it
-// does both through the Env it is given, so tests drive it without a process.
+// does both through the Env it is given, so tests drive it without a process. It knows CI platforms only
+// through the ciplatform.Platforms in its Env (the main passes actions/, gitlab/ and codebuild/), and it is
+// internal: not an API, and the doors do not import it.
 package cli
 
 import (
