@@ -160,12 +160,11 @@ func TestResolveAsksTheRegistryOnlyWithoutDigest(t *testing.T) {
 }
 
 func TestProgressLine(t *testing.T) {
-	rep := &report.FrontendReport{BuildReport: report.BuildReport{Images: []report.BuildImage{
-		{Ref: "docker.io/library/alpine:3.20", Outcome: report.BuildCache},
-		{Ref: "quay.io/x/onlyupstream:1", Outcome: report.BuildFallback, Reason: "long\nstory"},
-		{Ref: "scratch", Outcome: report.BuildUnchanged},
-	}}}
-	rep.Tally()
+	rep := report.NewFrontendReport(&report.Report{Images: []report.Image{
+		{Ref: "docker.io/library/alpine:3.20", Outcome: report.Hit},
+		{Ref: "quay.io/x/onlyupstream:1", Outcome: report.Fallback, Reason: "long\nstory"},
+		{Ref: "scratch", Outcome: report.Unchanged},
+	}}, false, false)
 	got := progressLine(rep, map[string]string{"quay.io/x/onlyupstream:1": "not in the cache"})
 	if want := "ecr-ptc: 3 images — 1 via the cache, 1 FALLBACK (quay.io/x/onlyupstream:1: not in the cache), 1 not through the cache"; got != want {
 		t.Errorf("got  %q\nwant %q", got, want)

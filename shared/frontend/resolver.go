@@ -46,7 +46,7 @@ type Resolver struct {
 	policiesIgnored atomic.Bool
 
 	mu     sync.Mutex
-	images []report.BuildImage
+	images []report.Image    // the one outcome model; Report encodes it for the build metadata
 	seen   map[string]bool   // original + platform already recorded
 	warned map[string]bool   // warning texts already sent
 	gists  map[string]string // original reference → why it fell back, in a few words
@@ -76,7 +76,7 @@ func (e *StrictError) Error() string {
 // attributes) for opt. The response's Op names the reference the build must use, pinned to the digest
 // that was resolved.
 func (r *Resolver) ResolveImage(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
-	rec := report.BuildImage{Ref: ref, Platform: platformOf(opt), Time: r.now()}
+	rec := report.Image{Ref: ref, Platforms: platformOf(opt), Time: r.now()}
 	m := r.mapper.Map(ref)
 	if m.Ref != "" {
 		rec.Ref = m.Ref
@@ -109,7 +109,7 @@ func (r *Resolver) ResolveImage(ctx context.Context, ref string, attrs map[strin
 	}
 }
 
-func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, m mapping.Result) (*sourceresolver.MetaResponse, error) {
+func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.Image, m mapping.Result) (*sourceresolver.MetaResponse, error) {
 	plan := m.Plan() // the lock is applied by the mapper (mapping.WithPins), as in the CLI
 	if plan.Locked {
 		return r.viaLock(ctx, ref, attrs, opt, rec, m, plan)
@@ -170,7 +170,7 @@ func (e *LockError) Error() string {
 // locked digest it resolves without a failed attempt on the progress display, and it warms a cold cache.
 // When the tag has moved (the cache re-checked it upstream), the locked digest is asked for directly:
 // ECR keeps serving a digest it holds after the tag moves.
-func (r *Resolver) viaLock(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, m mapping.Result, plan mapping.Plan) (*sourceresolver.MetaResponse, error) {
+func (r *Resolver) viaLock(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.Image, m mapping.Result, plan mapping.Plan) (*sourceresolver.MetaResponse, error) {
 	locked := plan.Want()
 	m.Reason = "pinned by " + ArgLock + " to " + locked
 	if byTag, ok := plan.ByTag(); ok {
@@ -235,10 +235,10 @@ func (r *Resolver) resolve(ctx context.Context, op *pb.SourceOp, opt sourceresol
 
 // cached records a cache outcome and names the cache reference, pinned to the resolved digest, as the
 // one the build uses.
-func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, rec report.BuildImage, m mapping.Result) (*sourceresolver.MetaResponse, error) {
+func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, rec report.Image, m mapping.Result) (*sourceresolver.MetaResponse, error) {
 	if resp.Image == nil {
 		// A source policy turned the image into another kind of source: nothing to pin.
-		rec.Used, rec.Outcome, rec.Reason = strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix), report.BuildUnchanged, "a source policy resolved it to a non-image source"
+		rec.Used, rec.Outcome, rec.Reason = strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix), report.Unchanged, "a source policy resolved it to a non-image source"
 		r.record(rec)
 		return resp, nil
 	}
@@ -247,7 +247,7 @@ func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, re
 	op := cloneOp(resp.Op)
 	op.Identifier = imagePrefix + used
 	out.Op = op
-	rec.Used, rec.Digest, rec.Outcome, rec.Reason = used, resp.Image.Digest.String(), report.BuildCache, m.Reason
+	rec.Used, rec.CacheRef, rec.Digest, rec.Outcome, rec.Reason = used, used, resp.Image.Digest.String(), report.Hit, m.Reason
 	r.record(rec)
 	return &out, nil
 }
@@ -265,7 +265,7 @@ func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, re
 // ignored, the original is resolved under its own identifier — a FALLBACK step after the attempt's ERROR.
 //
 // reason is the whole story (report, warning, strict error); gist is a few words for the progress line.
-func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, locked, reason, gist string) (*sourceresolver.MetaResponse, error) {
+func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs map[string]string, opt sourceresolver.Opt, rec report.Image, locked, reason, gist string) (*sourceresolver.MetaResponse, error) {
 	if r.cfg.Strict {
 		return nil, &StrictError{Ref: rec.Ref, CacheRef: attemptRef, Reason: reason}
 	}
@@ -321,7 +321,7 @@ func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs m
 	if isLocked && (resp.Image == nil || resp.Image.Digest.String() != locked) {
 		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: "its own registry did not confirm that digest"}
 	}
-	rec.Outcome, rec.Reason = report.BuildFallback, reason
+	rec.Outcome, rec.Reason = report.Fallback, reason
 	rec.Used = orig
 	r.mu.Lock()
 	r.gists[rec.Ref] = gist
@@ -349,7 +349,7 @@ func (r *Resolver) names(resp *sourceresolver.MetaResponse, orig string) bool {
 	return id != "" && pinned(id, "") == pinned(orig, "")
 }
 
-func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, locked, reason string) (*sourceresolver.MetaResponse, error) {
+func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.Image, locked, reason string) (*sourceresolver.MetaResponse, error) {
 	id := ref
 	isLocked := locked != ""
 	if isLocked {
@@ -367,7 +367,7 @@ func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]s
 	if isLocked && (resp.Image == nil || resp.Image.Digest.String() != locked) {
 		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: "its registry did not confirm that digest"}
 	}
-	rec.Outcome, rec.Reason, rec.Used = report.BuildUnchanged, reason, strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix)
+	rec.Outcome, rec.Reason, rec.Used = report.Unchanged, reason, strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix)
 	if resp.Image != nil {
 		rec.Digest = resp.Image.Digest.String()
 	}
@@ -375,11 +375,11 @@ func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]s
 	return resp, nil
 }
 
-func (r *Resolver) record(rec report.BuildImage) {
+func (r *Resolver) record(rec report.Image) {
 	rec.DurationMS = r.now().Sub(rec.Time).Milliseconds()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	key := rec.Ref + " " + rec.Platform
+	key := rec.Ref + " " + strings.Join(rec.Platforms, ",")
 	if r.seen[key] {
 		return
 	}
@@ -415,13 +415,8 @@ func (r *Resolver) Gists() map[string]string {
 func (r *Resolver) Report() *report.FrontendReport {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := &report.FrontendReport{BuildReport: report.BuildReport{Version: 1, Registry: r.cfg.Registry, Images: slices.Clone(r.images)},
-		Strict: r.cfg.Strict, Disabled: r.cfg.Disabled}
-	if rep.Images == nil {
-		rep.Images = []report.BuildImage{}
-	}
-	rep.Tally()
-	return rep
+	rep := &report.Report{Registry: r.cfg.Registry, Images: slices.Clone(r.images)}
+	return report.NewFrontendReport(rep, r.cfg.Strict, r.cfg.Disabled)
 }
 
 // vertexDigest is the digest of the progress vertex BuildKit shows for resolving identifier with opt
@@ -441,11 +436,12 @@ func vertexDigest(identifier string, opt sourceresolver.Opt) digest.Digest {
 	return digest.FromBytes([]byte(identifier + platforms.FormatAll(*p)))
 }
 
-func platformOf(opt sourceresolver.Opt) string {
+// platformOf is the platform an image is resolved for, as report.Image records a build's.
+func platformOf(opt sourceresolver.Opt) []string {
 	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
-		return platforms.FormatAll(*opt.ImageOpt.Platform)
+		return []string{platforms.FormatAll(*opt.ImageOpt.Platform)}
 	}
-	return ""
+	return nil
 }
 
 // logName is the progress name BuildKit would have shown for ref.
