@@ -1,5 +1,7 @@
 // Package mapping says which ECR pull-through cache reference serves an image reference, or why the
-// reference stays as it is.
+// reference stays as it is: a Mapper parses each reference once into typed source and cache references,
+// applies the digest lock (WithPins), and a Result's Plan is the one judge of how to ask the cache for a
+// pinned reference (by tag, then confirm the digest) that setup, the warmer and the frontend share.
 package mapping
 
 import (
