@@ -12,6 +12,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/ecr-ptc/ecr-ptc/shared/ecr/pullhint"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -130,17 +131,17 @@ func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]st
 			// The tag moved on, but ECR keeps serving a digest it holds: ask for the pin itself. When that
 			// fails too, the fallback takes over the digest attempt's progress step (the tag's ended fine).
 			if dresp, derr := r.attempt(ctx, ref, byDigest.String(), attrs, opt); derr == nil && digestOf(dresp) == plan.Want() {
-				return r.cached(dresp, byDigest.String(), rec, m)
+				return r.cached(dresp, byDigest, rec, m)
 			}
 			return r.fallback(ctx, ref, byDigest.String(), attrs, opt, rec, "", plan.Moved(digestOf(resp)), plan.MovedGist(digestOf(resp)))
 		}
-		return r.cached(resp, m.Output, rec, m)
+		return r.cached(resp, m.Cache, rec, m)
 	case pinned:
 		resp, err := r.attempt(ctx, ref, m.Output, attrs, opt)
 		if err != nil {
 			return r.fallback(ctx, ref, m.Output, attrs, opt, rec, "", plan.NotHeld(errorGist(err, m.Output)), plan.NotHeldGist())
 		}
-		return r.cached(resp, m.Output, rec, m)
+		return r.cached(resp, m.Cache, rec, m)
 	default:
 		resp, err := r.attempt(ctx, ref, m.Output, attrs, opt)
 		if err != nil {
@@ -152,7 +153,7 @@ func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]st
 			}
 			return r.fallback(ctx, ref, m.Output, attrs, opt, rec, "", reason, gist)
 		}
-		return r.cached(resp, m.Output, rec, m)
+		return r.cached(resp, m.Cache, rec, m)
 	}
 }
 
@@ -176,7 +177,7 @@ func (r *Resolver) viaLock(ctx context.Context, ref string, attrs map[string]str
 	if byTag, ok := plan.ByTag(); ok {
 		if resp, err := r.attempt(ctx, ref, byTag.String(), attrs, opt); err == nil && resp.Image != nil {
 			if _, ok := plan.Judge(digestOf(resp)); ok {
-				return r.cached(resp, byTag.String(), rec, m)
+				return r.cached(resp, byTag, rec, m)
 			}
 		}
 	}
@@ -189,7 +190,7 @@ func (r *Resolver) viaLock(ctx context.Context, ref string, attrs map[string]str
 		}
 		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: plan.NotHeld(detail)}
 	}
-	return r.cached(resp, byDigest.String(), rec, m)
+	return r.cached(resp, byDigest, rec, m)
 }
 
 // digestOf is the digest of the image a resolution answered with; "" when it gave no image.
@@ -235,14 +236,17 @@ func (r *Resolver) resolve(ctx context.Context, op *pb.SourceOp, opt sourceresol
 
 // cached records a cache outcome and names the cache reference, pinned to the resolved digest, as the
 // one the build uses.
-func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, rec report.Image, m mapping.Result) (*sourceresolver.MetaResponse, error) {
+func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef imageref.Ref, rec report.Image, m mapping.Result) (*sourceresolver.MetaResponse, error) {
 	if resp.Image == nil {
 		// A source policy turned the image into another kind of source: nothing to pin.
 		rec.Used, rec.Outcome, rec.Reason = strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix), report.Unchanged, "a source policy resolved it to a non-image source"
 		r.record(rec)
 		return resp, nil
 	}
-	used := keepPin(cacheRef, resp.Image.Digest)
+	used := cacheRef.String()
+	if d := resp.Image.Digest; d != "" {
+		used = cacheRef.WithDigest(d.String()).String()
+	}
 	out := *resp
 	op := cloneOp(resp.Op)
 	op.Identifier = imagePrefix + used
