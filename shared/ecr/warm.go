@@ -18,6 +18,7 @@ import (
 	"github.com/ecr-ptc/ecr-ptc/shared/ecr/pullhint"
 	"github.com/ecr-ptc/ecr-ptc/shared/ecrhost"
 	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
+	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -38,6 +39,8 @@ type WarmRequest struct {
 	Platforms []string // platform manifests to make sure of ("linux/arm64"); none: the index only
 	// Path says what Ref stands for (upstream image, rule), so a failure gets the right hint.
 	Path pullhint.Path
+	// Locked: Ref's digest comes from the digest lock (mapping.Plan), which a mismatch then names.
+	Locked bool
 }
 
 // WarmResult reports one request.
@@ -232,11 +235,14 @@ func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (War
 		res.Outcome, res.Reason = WarmFailed, err.Error()
 		return res, nil
 	}
-	if ref.Tag == "" {
-		// Digest pulls do not fill a cold cache (reference, aws/containers-roadmap#2837): only a tag can warm.
+	// The one judge of pins: fetch by tag (digest pulls do not fill a cold cache: reference,
+	// aws/containers-roadmap#2837), then confirm the digest.
+	plan := mapping.PlanFor(ref, r.Locked)
+	byTag, ok := plan.ByTag()
+	if !ok {
 		name, desc, err := resolver.Resolve(ctx, r.Ref)
 		if errdefs.IsNotFound(err) {
-			res.Outcome, res.Reason = CannotWarm, "a digest-only reference cannot be pulled into a cold pull-through cache; pin it as tag@digest so the tag can warm it"
+			res.Outcome, res.Reason = CannotWarm, plan.NotHeld("")
 			return res, nil
 		}
 		if err != nil {
@@ -246,16 +252,14 @@ func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (War
 		res.Digest = desc.Digest.String()
 		return fetchPlatforms(ctx, resolver, name, desc, r.Platforms, res)
 	}
-	byTag := imageref.Ref{Host: ref.Host, Repository: ref.Repository, Tag: ref.Tag}.String()
-	name, desc, err := resolver.Resolve(ctx, byTag)
+	name, desc, err := resolver.Resolve(ctx, byTag.String())
 	if err != nil {
 		res.Outcome, res.Reason = WarmFailed, registryError(err, res.path)
 		return res, err
 	}
 	res.Digest = desc.Digest.String()
-	if ref.Digest != "" && ref.Digest != res.Digest {
-		res.Outcome = DigestMismatch
-		res.Reason = fmt.Sprintf("the tag %s resolves to %s in the cache, not the pinned %s (the upstream tag moved, or the cache serves it stale for up to 24 h)", ref.Tag, res.Digest, ref.Digest)
+	if reason, ok := plan.Judge(res.Digest); !ok {
+		res.Outcome, res.Reason = DigestMismatch, reason
 		return res, nil
 	}
 	return fetchPlatforms(ctx, resolver, name, desc, r.Platforms, res)

@@ -99,7 +99,7 @@ func TestLocalImageWithoutDigest(t *testing.T) {
 	})
 	t.Run("ECR_PTC_LOCK on a local image", func(t *testing.T) {
 		r, g := newTestResolver(t, map[string]digest.Digest{cacheTag: dgA}, func(c *Config) {
-			c.Lock = map[string]string{"docker.io/library/python:3.12-slim": dgA.String()}
+			c.Lock = lockOf("docker.io/library/python:3.12-slim", dgA)
 		})
 		g.local = map[string]bool{cacheTag: true}
 		if _, err := r.ResolveImage(context.Background(), "python:3.12-slim", nil, imageOpt()); err != nil {
@@ -111,7 +111,7 @@ func TestLocalImageWithoutDigest(t *testing.T) {
 func TestLockAndStrictFailClosed(t *testing.T) {
 	const ref = "docker.io/library/golang:1.23-alpine"
 	lock := func(d digest.Digest) func(*Config) {
-		return func(c *Config) { c.Lock = map[string]string{ref: d.String()} }
+		return func(c *Config) { c.Lock = lockOf(ref, d) }
 	}
 	// Upstream, the tag moved on to dgB; the locked dgA is still pullable by digest.
 	upstream := map[string]digest.Digest{ref: dgB, ref + "@" + dgA.String(): dgA}
@@ -160,12 +160,11 @@ func TestResolveAsksTheRegistryOnlyWithoutDigest(t *testing.T) {
 }
 
 func TestProgressLine(t *testing.T) {
-	rep := &report.FrontendReport{BuildReport: report.BuildReport{Images: []report.BuildImage{
-		{Ref: "docker.io/library/alpine:3.20", Outcome: report.BuildCache},
-		{Ref: "quay.io/x/onlyupstream:1", Outcome: report.BuildFallback, Reason: "long\nstory"},
-		{Ref: "scratch", Outcome: report.BuildUnchanged},
-	}}}
-	rep.Tally()
+	rep := report.NewFrontendReport(&report.Report{Images: []report.Image{
+		{Ref: "docker.io/library/alpine:3.20", Outcome: report.Hit},
+		{Ref: "quay.io/x/onlyupstream:1", Outcome: report.Fallback, Reason: "long\nstory"},
+		{Ref: "scratch", Outcome: report.Unchanged},
+	}}, false, false)
 	got := progressLine(rep, map[string]string{"quay.io/x/onlyupstream:1": "not in the cache"})
 	if want := "ecr-ptc: 3 images — 1 via the cache, 1 FALLBACK (quay.io/x/onlyupstream:1: not in the cache), 1 not through the cache"; got != want {
 		t.Errorf("got  %q\nwant %q", got, want)

@@ -42,8 +42,9 @@ type Config struct {
 	Source             string
 	RegistryFromSource bool
 	// Lock pins normalised references to digests (ECR_PTC_LOCK): a locked image is served at that
-	// digest from the cache or the build fails — a lock never falls back to other bytes.
-	Lock map[string]string
+	// digest from the cache or the build fails — a lock never falls back to other bytes. The Resolver
+	// applies it as the CLI does, through mapping.WithPins(Lock.Lookup).
+	Lock lock.File
 }
 
 // ParseConfig reads the build args from the frontend options. A bad value is an error: a typo in
@@ -80,13 +81,8 @@ func ParseConfig(opts map[string]string) (Config, error) {
 		cfg.Rules, cfg.RulesGiven = set, true
 	}
 	if v := strings.TrimSpace(opts[buildArgPrefix+ArgLock]); v != "" {
-		lf, err := lock.ParseBuildArg(v)
-		if err != nil {
+		if cfg.Lock, err = lock.ParseBuildArg(v); err != nil {
 			return Config{}, fmt.Errorf("ecr-ptc: build arg %s: %v", ArgLock, err)
-		}
-		cfg.Lock = map[string]string{}
-		for _, e := range lf.Images {
-			cfg.Lock[e.Ref] = e.Digest
 		}
 	}
 	if reg := opts[buildArgPrefix+ArgRegistry]; strings.TrimSpace(reg) != "" {

@@ -47,7 +47,7 @@ type Resolver struct {
 	policiesIgnored atomic.Bool
 
 	mu     sync.Mutex
-	images []report.BuildImage
+	images []report.Image    // the one outcome model; Report encodes it for the build metadata
 	seen   map[string]bool   // original + platform already recorded
 	warned map[string]bool   // warning texts already sent
 	gists  map[string]string // original reference → why it fell back, in a few words
@@ -57,7 +57,7 @@ type Resolver struct {
 func NewResolver(gw Gateway, cfg Config) *Resolver {
 	return &Resolver{
 		gw: gw, cfg: cfg, now: time.Now,
-		mapper: mapping.New(cfg.Registry, mapping.WithRules(cfg.Rules)),
+		mapper: mapping.New(cfg.Registry, mapping.WithRules(cfg.Rules), mapping.WithPins(cfg.Lock.Lookup)),
 		seen:   map[string]bool{}, warned: map[string]bool{}, gists: map[string]string{},
 	}
 }
@@ -77,7 +77,7 @@ func (e *StrictError) Error() string {
 // attributes) for opt. The response's Op names the reference the build must use, pinned to the digest
 // that was resolved.
 func (r *Resolver) ResolveImage(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt) (*sourceresolver.MetaResponse, error) {
-	rec := report.BuildImage{Ref: ref, Platform: platformOf(opt), Time: r.now()}
+	rec := report.Image{Ref: ref, Platforms: platformOf(opt), Time: r.now()}
 	m := r.mapper.Map(ref)
 	if m.Ref != "" {
 		rec.Ref = m.Ref
@@ -88,7 +88,7 @@ func (r *Resolver) ResolveImage(ctx context.Context, ref string, attrs map[strin
 		if r.cfg.Strict && cacheable {
 			return nil, &StrictError{Ref: rec.Ref, Reason: ArgDisable + " is set, so the cache is not used"}
 		}
-		return r.unchanged(ctx, ref, attrs, opt, rec, ArgDisable+" is set; resolved like the stock Dockerfile frontend")
+		return r.unchanged(ctx, ref, attrs, opt, rec, m.Lock, ArgDisable+" is set; resolved like the stock Dockerfile frontend")
 	}
 	switch m.Kind {
 	case mapping.Cached:
@@ -102,52 +102,46 @@ func (r *Resolver) ResolveImage(ctx context.Context, ref string, attrs map[strin
 		case mapping.NoRule:
 			reason += "; if the registry has a rule for it under a prefix " + ArgRules + " does not name, add UPSTREAM=PREFIX to " + ArgRules
 		}
-		return r.fallback(ctx, ref, "", attrs, opt, rec, reason, mappingGist(m))
+		return r.fallback(ctx, ref, "", attrs, opt, rec, m.Lock, reason, mappingGist(m))
 	default:
 		// Already on the cache registry, local, unsupported by ECR, scratch or invalid: BuildKit resolves
 		// it as usual (and reports an invalid reference its own way).
-		return r.unchanged(ctx, ref, attrs, opt, rec, m.Reason)
+		return r.unchanged(ctx, ref, attrs, opt, rec, m.Lock, m.Reason)
 	}
 }
 
-func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, m mapping.Result) (*sourceresolver.MetaResponse, error) {
-	if d, ok := r.cfg.Lock[m.Ref]; ok {
-		return r.viaLock(ctx, ref, attrs, opt, rec, m, d)
+func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.Image, m mapping.Result) (*sourceresolver.MetaResponse, error) {
+	plan := m.Plan() // the lock is applied by the mapper (mapping.WithPins), as in the CLI
+	if plan.Locked {
+		return r.viaLock(ctx, ref, attrs, opt, rec, m, plan)
 	}
+	byTag, hasTag := plan.ByTag()
+	byDigest, pinned := plan.ByDigest()
 	switch {
-	case m.Tag != "" && m.Digest != "":
+	case hasTag && pinned:
 		// Clients send only the digest of tag@digest, and a digest pull does not fill a cold cache
 		// (aws/containers-roadmap#2837): resolve the tag, which warms it, then check the digest.
-		tagRef := imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Tag: m.Tag}.String()
+		tagRef := byTag.String()
 		resp, err := r.attempt(ctx, ref, tagRef, attrs, opt)
 		if err != nil {
 			gist := errorGist(err, tagRef)
-			return r.fallback(ctx, ref, tagRef, attrs, opt, rec, fmt.Sprintf("the cache could not serve %s: %s", tagRef, gist)+pullhint.Explain(err, m), gist)
+			return r.fallback(ctx, ref, tagRef, attrs, opt, rec, "", fmt.Sprintf("the cache could not serve %s: %s", tagRef, gist)+pullhint.Explain(err, m), gist)
 		}
-		if resp.Image == nil || resp.Image.Digest.String() != m.Digest {
-			got := "no image"
-			if resp.Image != nil {
-				got = resp.Image.Digest.String()
-			}
+		if _, ok := plan.Judge(digestOf(resp)); !ok {
 			// The tag moved on, but ECR keeps serving a digest it holds: ask for the pin itself. When that
 			// fails too, the fallback takes over the digest attempt's progress step (the tag's ended fine).
-			byDigest := imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Digest: m.Digest}.String()
-			if dresp, derr := r.attempt(ctx, ref, byDigest, attrs, opt); derr == nil && dresp.Image != nil && dresp.Image.Digest.String() == m.Digest {
+			if dresp, derr := r.attempt(ctx, ref, byDigest.String(), attrs, opt); derr == nil && digestOf(dresp) == plan.Want() {
 				return r.cached(dresp, byDigest, rec, m)
 			}
-			return r.fallback(ctx, ref, byDigest, attrs, opt, rec, fmt.Sprintf(
-				"the cache's %s is %s, not the pinned %s (the tag moved upstream, or the cache still serves an older copy: ECR re-checks tags about once a day)",
-				tagRef, got, m.Digest), "the cache's "+m.Tag+" is "+shortDigest(got)+", not the pinned "+shortDigest(m.Digest))
+			return r.fallback(ctx, ref, byDigest.String(), attrs, opt, rec, "", plan.Moved(digestOf(resp)), plan.MovedGist(digestOf(resp)))
 		}
-		return r.cached(resp, m.Output, rec, m)
-	case m.Digest != "":
+		return r.cached(resp, m.Cache, rec, m)
+	case pinned:
 		resp, err := r.attempt(ctx, ref, m.Output, attrs, opt)
 		if err != nil {
-			return r.fallback(ctx, ref, m.Output, attrs, opt, rec, fmt.Sprintf(
-				"the cache does not hold %s (%s); a pull by digest does not fill a cold pull-through cache (aws/containers-roadmap#2837): pin it as name:tag@digest so the tag warms the cache",
-				m.Digest, errorGist(err, m.Output)), "the digest is not in the cache, and a digest pull cannot fill it")
+			return r.fallback(ctx, ref, m.Output, attrs, opt, rec, "", plan.NotHeld(errorGist(err, m.Output)), plan.NotHeldGist())
 		}
-		return r.cached(resp, m.Output, rec, m)
+		return r.cached(resp, m.Cache, rec, m)
 	default:
 		resp, err := r.attempt(ctx, ref, m.Output, attrs, opt)
 		if err != nil {
@@ -157,9 +151,9 @@ func (r *Resolver) viaCache(ctx context.Context, ref string, attrs map[string]st
 				// The prefix was assumed: a registry whose rule uses another one answers "not found" too.
 				reason += fmt.Sprintf(" (ecr-ptc assumed the prefix %q for %s: if the registry's rule uses another, set %s; if it has none, create it with `ecr-ptc rules ensure`)", m.Prefix, m.Upstream, ArgRules)
 			}
-			return r.fallback(ctx, ref, m.Output, attrs, opt, rec, reason, gist)
+			return r.fallback(ctx, ref, m.Output, attrs, opt, rec, "", reason, gist)
 		}
-		return r.cached(resp, m.Output, rec, m)
+		return r.cached(resp, m.Cache, rec, m)
 	}
 }
 
@@ -177,24 +171,34 @@ func (e *LockError) Error() string {
 // locked digest it resolves without a failed attempt on the progress display, and it warms a cold cache.
 // When the tag has moved (the cache re-checked it upstream), the locked digest is asked for directly:
 // ECR keeps serving a digest it holds after the tag moves.
-func (r *Resolver) viaLock(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, m mapping.Result, locked string) (*sourceresolver.MetaResponse, error) {
-	byDigest := imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Digest: locked}.String()
+func (r *Resolver) viaLock(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.Image, m mapping.Result, plan mapping.Plan) (*sourceresolver.MetaResponse, error) {
+	locked := plan.Want()
 	m.Reason = "pinned by " + ArgLock + " to " + locked
-	if m.Tag != "" {
-		tagRef := imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Tag: m.Tag}.String()
-		if resp, err := r.attempt(ctx, ref, tagRef, attrs, opt); err == nil && resp.Image != nil && resp.Image.Digest.String() == locked {
-			return r.cached(resp, imageref.Ref{Host: r.mapper.Registry(), Repository: m.Repository, Tag: m.Tag}.String(), rec, m)
+	if byTag, ok := plan.ByTag(); ok {
+		if resp, err := r.attempt(ctx, ref, byTag.String(), attrs, opt); err == nil && resp.Image != nil {
+			if _, ok := plan.Judge(digestOf(resp)); ok {
+				return r.cached(resp, byTag, rec, m)
+			}
 		}
 	}
-	resp, err := r.attempt(ctx, ref, byDigest, attrs, opt)
-	if err != nil || resp.Image == nil || resp.Image.Digest.String() != locked {
-		reason := "the cache does not hold that digest"
+	byDigest, _ := plan.ByDigest()
+	resp, err := r.attempt(ctx, ref, byDigest.String(), attrs, opt)
+	if err != nil || digestOf(resp) != locked {
+		detail := ""
 		if err != nil {
-			reason += " (" + errorGist(err, byDigest) + ")"
+			detail = errorGist(err, byDigest.String())
 		}
-		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: reason}
+		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: plan.NotHeld(detail)}
 	}
 	return r.cached(resp, byDigest, rec, m)
+}
+
+// digestOf is the digest of the image a resolution answered with; "" when it gave no image.
+func digestOf(resp *sourceresolver.MetaResponse) string {
+	if resp == nil || resp.Image == nil {
+		return ""
+	}
+	return resp.Image.Digest.String()
 }
 
 // attempt resolves the cache reference, under a progress name that says which image it stands for.
@@ -232,19 +236,22 @@ func (r *Resolver) resolve(ctx context.Context, op *pb.SourceOp, opt sourceresol
 
 // cached records a cache outcome and names the cache reference, pinned to the resolved digest, as the
 // one the build uses.
-func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, rec report.BuildImage, m mapping.Result) (*sourceresolver.MetaResponse, error) {
+func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef imageref.Ref, rec report.Image, m mapping.Result) (*sourceresolver.MetaResponse, error) {
 	if resp.Image == nil {
 		// A source policy turned the image into another kind of source: nothing to pin.
-		rec.Used, rec.Outcome, rec.Reason = strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix), report.BuildUnchanged, "a source policy resolved it to a non-image source"
+		rec.Used, rec.Outcome, rec.Reason = strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix), report.Unchanged, "a source policy resolved it to a non-image source"
 		r.record(rec)
 		return resp, nil
 	}
-	used := keepPin(cacheRef, resp.Image.Digest)
+	used := cacheRef.String()
+	if d := resp.Image.Digest; d != "" {
+		used = cacheRef.WithDigest(d.String()).String()
+	}
 	out := *resp
 	op := cloneOp(resp.Op)
 	op.Identifier = imagePrefix + used
 	out.Op = op
-	rec.Used, rec.Digest, rec.Outcome, rec.Reason = used, resp.Image.Digest.String(), report.BuildCache, m.Reason
+	rec.Used, rec.CacheRef, rec.Digest, rec.Outcome, rec.Reason = used, used, resp.Image.Digest.String(), report.Hit, m.Reason
 	r.record(rec)
 	return &out, nil
 }
@@ -262,12 +269,12 @@ func (r *Resolver) cached(resp *sourceresolver.MetaResponse, cacheRef string, re
 // ignored, the original is resolved under its own identifier — a FALLBACK step after the attempt's ERROR.
 //
 // reason is the whole story (report, warning, strict error); gist is a few words for the progress line.
-func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, reason, gist string) (*sourceresolver.MetaResponse, error) {
+func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs map[string]string, opt sourceresolver.Opt, rec report.Image, locked, reason, gist string) (*sourceresolver.MetaResponse, error) {
 	if r.cfg.Strict {
 		return nil, &StrictError{Ref: rec.Ref, CacheRef: attemptRef, Reason: reason}
 	}
 	orig := rec.Ref // normalised, so a source policy selector matches it
-	locked, isLocked := r.cfg.Lock[rec.Ref]
+	isLocked := locked != ""
 	if isLocked {
 		orig = pinned(orig, digest.Digest(locked))
 	}
@@ -318,7 +325,7 @@ func (r *Resolver) fallback(ctx context.Context, ref, attemptRef string, attrs m
 	if isLocked && (resp.Image == nil || resp.Image.Digest.String() != locked) {
 		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: "its own registry did not confirm that digest"}
 	}
-	rec.Outcome, rec.Reason = report.BuildFallback, reason
+	rec.Outcome, rec.Reason = report.Fallback, reason
 	rec.Used = orig
 	r.mu.Lock()
 	r.gists[rec.Ref] = gist
@@ -346,9 +353,9 @@ func (r *Resolver) names(resp *sourceresolver.MetaResponse, orig string) bool {
 	return id != "" && pinned(id, "") == pinned(orig, "")
 }
 
-func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.BuildImage, reason string) (*sourceresolver.MetaResponse, error) {
+func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]string, opt sourceresolver.Opt, rec report.Image, locked, reason string) (*sourceresolver.MetaResponse, error) {
 	id := ref
-	locked, isLocked := r.cfg.Lock[rec.Ref]
+	isLocked := locked != ""
 	if isLocked {
 		// A lock holds whatever else is set: the locked digest, from wherever the image is pulled.
 		id = pinned(rec.Ref, digest.Digest(locked))
@@ -364,7 +371,7 @@ func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]s
 	if isLocked && (resp.Image == nil || resp.Image.Digest.String() != locked) {
 		return nil, &LockError{Ref: rec.Ref, Digest: locked, Reason: "its registry did not confirm that digest"}
 	}
-	rec.Outcome, rec.Reason, rec.Used = report.BuildUnchanged, reason, strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix)
+	rec.Outcome, rec.Reason, rec.Used = report.Unchanged, reason, strings.TrimPrefix(resp.Op.GetIdentifier(), imagePrefix)
 	if resp.Image != nil {
 		rec.Digest = resp.Image.Digest.String()
 	}
@@ -372,11 +379,11 @@ func (r *Resolver) unchanged(ctx context.Context, ref string, attrs map[string]s
 	return resp, nil
 }
 
-func (r *Resolver) record(rec report.BuildImage) {
+func (r *Resolver) record(rec report.Image) {
 	rec.DurationMS = r.now().Sub(rec.Time).Milliseconds()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	key := rec.Ref + " " + rec.Platform
+	key := rec.Ref + " " + strings.Join(rec.Platforms, ",")
 	if r.seen[key] {
 		return
 	}
@@ -412,13 +419,8 @@ func (r *Resolver) Gists() map[string]string {
 func (r *Resolver) Report() *report.FrontendReport {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rep := &report.FrontendReport{BuildReport: report.BuildReport{Version: 1, Registry: r.cfg.Registry, Images: slices.Clone(r.images)},
-		Strict: r.cfg.Strict, Disabled: r.cfg.Disabled}
-	if rep.Images == nil {
-		rep.Images = []report.BuildImage{}
-	}
-	rep.Tally()
-	return rep
+	rep := &report.Report{Registry: r.cfg.Registry, Images: slices.Clone(r.images)}
+	return report.NewFrontendReport(rep, r.cfg.Strict, r.cfg.Disabled)
 }
 
 // vertexDigest is the digest of the progress vertex BuildKit shows for resolving identifier with opt
@@ -438,11 +440,12 @@ func vertexDigest(identifier string, opt sourceresolver.Opt) digest.Digest {
 	return digest.FromBytes([]byte(identifier + platforms.FormatAll(*p)))
 }
 
-func platformOf(opt sourceresolver.Opt) string {
+// platformOf is the platform an image is resolved for, as report.Image records a build's.
+func platformOf(opt sourceresolver.Opt) []string {
 	if opt.ImageOpt != nil && opt.ImageOpt.Platform != nil {
-		return platforms.FormatAll(*opt.ImageOpt.Platform)
+		return []string{platforms.FormatAll(*opt.ImageOpt.Platform)}
 	}
-	return ""
+	return nil
 }
 
 // logName is the progress name BuildKit would have shown for ref.
@@ -492,18 +495,11 @@ func mappingGist(m mapping.Result) string {
 		return "the cache repository name would be too long for ECR"
 	default:
 		host := m.Upstream
-		if r, err := imageref.Parse(m.Input); err == nil {
-			host = r.Host
+		if !m.Source.IsZero() {
+			host = m.Source.Host
 		}
 		return "no pull-through cache rule for " + host
 	}
-}
-
-func shortDigest(d string) string {
-	if len(d) > 19 {
-		return d[:19] + "…"
-	}
-	return d
 }
 
 func clip(s string, n int) string {

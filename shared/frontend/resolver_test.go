@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/containerd/platforms"
+	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -434,7 +435,7 @@ func TestGatewayClientReusesTheDockerfileRead(t *testing.T) {
 // by digest after the tag moved — and never falls back to other bytes.
 func TestLock(t *testing.T) {
 	lockArg := func(d digest.Digest) func(*Config) {
-		return func(c *Config) { c.Lock = map[string]string{"docker.io/library/node:20": d.String()} }
+		return func(c *Config) { c.Lock = lockOf("docker.io/library/node:20", d) }
 	}
 	// The tag still points at the locked digest.
 	r, g := newTestResolver(t, map[string]digest.Digest{reg + "/docker-hub/library/node:20": dgA}, lockArg(dgA))
@@ -460,9 +461,14 @@ func TestLock(t *testing.T) {
 	}
 }
 
+// lockOf is a digest lock of one reference, as ECR_PTC_LOCK gives it.
+func lockOf(ref string, d digest.Digest) lock.File {
+	return lock.File{Version: lock.Version, Images: []lock.Entry{{Ref: ref, Digest: d.String()}}}
+}
+
 func TestParseLockArg(t *testing.T) {
 	cfg, err := ParseConfig(map[string]string{"build-arg:ECR_PTC_LOCK": "docker.io/library/node:20=" + dgA.String()})
-	if err != nil || cfg.Lock["docker.io/library/node:20"] != dgA.String() {
+	if d, ok := cfg.Lock.Lookup("docker.io/library/node:20"); err != nil || !ok || d != dgA.String() {
 		t.Fatalf("%v %+v", err, cfg)
 	}
 	if _, err := ParseConfig(map[string]string{"build-arg:ECR_PTC_LOCK": "node:20=sha256:1"}); err == nil || !strings.Contains(err.Error(), "ECR_PTC_LOCK") {

@@ -123,6 +123,28 @@ func (r Ref) String() string {
 	return s
 }
 
+// ByTag is r without its digest: the form that fills a pull-through cache (a pull by digest does not:
+// aws/containers-roadmap#2837). It is r unchanged when r has no digest.
+func (r Ref) ByTag() Ref {
+	r.Digest = ""
+	return r
+}
+
+// ByDigest is r without its tag: what a client sends for name:tag@digest (only the digest).
+func (r Ref) ByDigest() Ref {
+	r.Tag = ""
+	return r
+}
+
+// WithDigest is r pinned to d, its tag kept so people can read it; an empty d drops the pin.
+func (r Ref) WithDigest(d string) Ref {
+	r.Digest = d
+	return r
+}
+
+// IsZero reports the zero Ref (no reference).
+func (r Ref) IsZero() bool { return r == Ref{} }
+
 // WithDefaultTag returns r with tag "latest" when it has neither tag nor digest, as every client does.
 func (r Ref) WithDefaultTag() Ref {
 	if r.Tag == "" && r.Digest == "" {

@@ -59,3 +59,24 @@ func TestECRHost(t *testing.T) {
 		t.Errorf("ECRHost = %q", got)
 	}
 }
+
+func TestForms(t *testing.T) {
+	r, err := imageref.Parse("node:20@sha256:" + sixtyFour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for got, want := range map[string]string{
+		r.String():            "docker.io/library/node:20@sha256:" + sixtyFour,
+		r.ByTag().String():    "docker.io/library/node:20",
+		r.ByDigest().String(): "docker.io/library/node@sha256:" + sixtyFour,
+		r.ByTag().WithDigest("sha256:x").String(): "docker.io/library/node:20@sha256:x",
+		r.WithDigest("").String():                 "docker.io/library/node:20",
+	} {
+		if got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+	if r.IsZero() || !(imageref.Ref{}).IsZero() {
+		t.Error("IsZero")
+	}
+}

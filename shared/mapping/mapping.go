@@ -1,5 +1,7 @@
 // Package mapping says which ECR pull-through cache reference serves an image reference, or why the
-// reference stays as it is.
+// reference stays as it is: a Mapper parses each reference once into typed source and cache references,
+// applies the digest lock (WithPins), and a Result's Plan is the one judge of how to ask the cache for a
+// pinned reference (by tag, then confirm the digest) that setup, the warmer and the frontend share.
 package mapping
 
 import (
@@ -44,6 +46,18 @@ type Result struct {
 	Fix string `json:"fix,omitempty"`
 	// Rule is the rule that serves the ref, when one does.
 	Rule *rules.Rule `json:"-"`
+
+	// Source is the input parsed once and normalised, with the default tag (Ref is its string); zero when
+	// the input is invalid or scratch.
+	Source imageref.Ref `json:"-"`
+	// Cache is the cache reference that serves Source: Output's typed form for a Cached result (pinned by
+	// the lock when Pinned), Source itself when it is already on the cache registry under a rule's prefix
+	// (AlreadyHere with Rule set, WrongPath); zero otherwise. Its ByTag and ByDigest forms are what a
+	// probe, a warm or a build asks the cache for (see Plan).
+	Cache imageref.Ref `json:"-"`
+	// Lock is the digest the lock (WithPins) pins Source to, whatever the Kind; "" when unlocked. A lock
+	// holds wherever the image is pulled from; Pinned says it also pinned the cache reference.
+	Lock string `json:"-"`
 }
 
 // Kind is the machine-readable class of a Result.
@@ -76,9 +90,10 @@ type Option func(*Mapper)
 // WithRules sets the rules; without it the rules.Defaults() prefixes apply.
 func WithRules(s rules.Set) Option { return func(m *Mapper) { m.rules = s } }
 
-// WithPins pins references to digests (the digest lock): a pinned reference maps to its cache
-// reference with the pinned digest, tag kept — the cache serves a digest it holds after the tag moves.
-// pin is given the normalised reference ("docker.io/library/node:20").
+// WithPins applies the digest lock, the one way every front door applies it (the CLI and the frontend
+// pass lock.File.Lookup): a pinned reference maps to its cache reference with the pinned digest, tag kept
+// — the cache serves a digest it holds after the tag moves — and every result names its locked digest
+// (Result.Lock). pin is given the normalised reference ("docker.io/library/node:20").
 func WithPins(pin func(ref string) (digest string, ok bool)) Option {
 	return func(m *Mapper) { m.pins = pin }
 }
@@ -118,7 +133,12 @@ func (m *Mapper) Map(input string) Result {
 		return res
 	}
 	ref = ref.WithDefaultTag()
-	res.Ref = ref.String()
+	res.Source, res.Ref = ref, ref.String()
+	if m.pins != nil {
+		if d, ok := m.pins(res.Ref); ok {
+			res.Lock = d
+		}
+	}
 	if m.registry == "" {
 		res.Kind, res.Reason = NoRegistry, "no cache registry given; pass --registry ACCOUNT.dkr.ecr.REGION.amazonaws.com"
 		return res
@@ -152,13 +172,11 @@ func (m *Mapper) Map(input string) Result {
 		res.Rewritten, res.Kind = true, Cached
 		res.Upstream, res.Repository, res.Prefix = ref.Host, path, strings.TrimSuffix(r.ECRRepositoryPrefix, "/")
 		res.UpstreamRef, res.Rule = res.Ref, &r
-		res.Tag, res.Digest = ref.Tag, ref.Digest
-		if m.pins != nil {
-			if d, ok := m.pins(res.Ref); ok {
-				res.Digest, res.Pinned = d, true
-			}
+		res.Cache = imageref.Ref{Host: m.registry, Repository: path, Tag: ref.Tag, Digest: ref.Digest}
+		if res.Lock != "" {
+			res.Cache, res.Pinned = res.Cache.WithDigest(res.Lock), true
 		}
-		res.Output = imageref.Ref{Host: m.registry, Repository: path, Tag: res.Tag, Digest: res.Digest}.String()
+		res.Tag, res.Digest, res.Output = res.Cache.Tag, res.Cache.Digest, res.Cache.String()
 		res.Reason = fmt.Sprintf("served by the pull-through cache rule %q for %s", res.Prefix, r.UpstreamRegistryURL)
 		if res.Pinned {
 			res.Reason += ", pinned by the digest lock to " + res.Digest
@@ -182,12 +200,12 @@ func (m *Mapper) onCache(res Result, ref imageref.Ref) Result {
 		return res
 	}
 	res.Rule, res.Prefix, res.Upstream = &r, strings.TrimSuffix(r.ECRRepositoryPrefix, "/"), r.UpstreamHost()
-	res.Repository, res.Tag, res.Digest = ref.Repository, ref.Tag, ref.Digest
+	res.Cache, res.Repository, res.Tag, res.Digest = ref, ref.Repository, ref.Tag, ref.Digest
 	upRepo := rest
 	if up := r.UpstreamPrefix(); up != "" {
 		upRepo = up + "/" + rest
 	}
-	res.UpstreamRef = imageref.Ref{Host: res.Upstream, Repository: upRepo, Tag: ref.Tag, Digest: ref.Digest}.String()
+	res.UpstreamRef = withName(ref, res.Upstream, upRepo).String()
 	res.Reason = fmt.Sprintf("already on the cache registry, under the pull-through cache rule %q for %s", res.Prefix, r.UpstreamRegistryURL)
 	if res.Upstream != imageref.DockerHub {
 		return res
@@ -206,10 +224,16 @@ func (m *Mapper) onCache(res Result, ref imageref.Ref) Result {
 	}
 	path, _ := cachePath(r, fixed)
 	res.Kind = WrongPath
-	res.Fix = imageref.Ref{Host: ref.Host, Repository: path, Tag: ref.Tag, Digest: ref.Digest}.String()
-	res.UpstreamRef = imageref.Ref{Host: imageref.DockerHub, Repository: fixed, Tag: ref.Tag, Digest: ref.Digest}.String()
+	res.Fix = withName(ref, ref.Host, path).String()
+	res.UpstreamRef = withName(ref, imageref.DockerHub, fixed).String()
 	res.Reason = fmt.Sprintf("the cache cannot fill %s: ECR asks Docker Hub for %q, which does not exist (official images need library/, and ECR does not add it); use %s", ref.Repository, rest, res.Fix)
 	return res
+}
+
+// withName is ref (its tag and digest) under another host and repository.
+func withName(ref imageref.Ref, host, repo string) imageref.Ref {
+	ref.Host, ref.Repository = host, repo
+	return ref
 }
 
 // ruleForCachePath finds the rule whose ecrRepositoryPrefix a cache repository path is under (the longest

@@ -167,6 +167,16 @@ func FuzzMap(f *testing.F) {
 		if got.Input != in {
 			t.Fatalf("input changed")
 		}
+		// The JSON fields are the typed refs' strings: nothing is reassembled or parsed again.
+		if got.Source.String() != got.Ref && (got.Ref != "" || !got.Source.IsZero()) {
+			t.Fatalf("Source %q, Ref %q", got.Source, got.Ref)
+		}
+		if got.Rewritten && got.Cache.String() != got.Output {
+			t.Fatalf("Cache %q, Output %q", got.Cache, got.Output)
+		}
+		if byTag, ok := got.Plan().ByTag(); ok && (byTag.Digest != "" || byTag.Tag != got.Cache.Tag) {
+			t.Fatalf("ByTag %q of %q", byTag, got.Cache)
+		}
 		if !got.Rewritten {
 			if got.Output != in {
 				t.Fatalf("unchanged result has output %q", got.Output)

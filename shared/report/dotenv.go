@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
 	"strings"
+
+	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 )
 
 // Exports are the report's non-secret KEY=VALUE values for later build steps, in the names `ecr-ptc setup
@@ -16,15 +17,14 @@ func Exports(r *Report, rulesSpec string) []string {
 		kv = append(kv, "ECR_PTC_RULES="+rulesSpec)
 	}
 	// A lock enforced by setup travels on to the build (the frontend reads ECR_PTC_LOCK).
-	var pins []string
+	var pins lock.File
 	for _, im := range r.Images {
 		if im.Locked && im.Digest != "" {
-			pins = append(pins, im.Ref+"="+im.Digest)
+			pins.Images = append(pins.Images, lock.Entry{Ref: im.Ref, Digest: im.Digest})
 		}
 	}
-	if len(pins) > 0 {
-		sort.Strings(pins)
-		kv = append(kv, "ECR_PTC_LOCK="+strings.Join(pins, ","))
+	if len(pins.Images) > 0 {
+		kv = append(kv, "ECR_PTC_LOCK="+pins.BuildArg())
 	}
 	t := r.Totals
 	return append(kv,

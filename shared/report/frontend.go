@@ -8,7 +8,8 @@ import (
 )
 
 // FrontendReport is what the BuildKit frontend writes under MetadataKey: the BuildReport contract
-// (metadata.go) plus the frontend's settings and totals, which readers may ignore.
+// (metadata.go) plus the frontend's settings and totals, which readers may ignore. NewFrontendReport makes
+// it from the build's Report.
 type FrontendReport struct {
 	BuildReport
 	Strict   bool `json:"strict,omitempty"`
@@ -19,7 +20,7 @@ type FrontendReport struct {
 	Totals        BuildTotals `json:"totals"`
 }
 
-// BuildTotals sums a build's outcomes.
+// BuildTotals sums a build's outcomes: the wire form of Totals.
 type BuildTotals struct {
 	Images    int `json:"images"`
 	Cache     int `json:"cache"`
@@ -27,20 +28,23 @@ type BuildTotals struct {
 	Unchanged int `json:"unchanged"`
 }
 
-// Tally recomputes Totals from Images.
-func (r *FrontendReport) Tally() {
-	t := BuildTotals{Images: len(r.Images)}
-	for _, im := range r.Images {
-		switch im.Outcome {
-		case BuildCache:
-			t.Cache++
-		case BuildFallback:
-			t.Fallbacks++
-		default:
-			t.Unchanged++
+// NewFrontendReport is the wire form (version 1) of what one build resolved, rep, with the frontend's
+// settings; rep's totals are tallied.
+func NewFrontendReport(rep *Report, strict, disabled bool) *FrontendReport {
+	rep.Tally()
+	out := &FrontendReport{BuildReport: BuildReport{Version: 1, Registry: rep.Registry, Images: make([]BuildImage, 0, len(rep.Images))},
+		Strict: strict, Disabled: disabled}
+	for _, im := range rep.Images {
+		b := BuildImage{Ref: im.Ref, Used: im.Used, Digest: im.Digest, Outcome: buildOutcome(im.Outcome), Reason: im.Reason, Time: im.Time, DurationMS: im.DurationMS}
+		if len(im.Platforms) == 1 {
+			b.Platform = im.Platforms[0]
 		}
+		out.Images = append(out.Images, b)
 	}
-	r.Totals = t
+	t := rep.Totals
+	cache := t.Hits + t.Warmed
+	out.Totals = BuildTotals{Images: t.Images, Cache: cache, Fallbacks: t.Fallbacks, Unchanged: t.Images - cache - t.Fallbacks}
+	return out
 }
 
 // EncodeMetadata is the MetadataKey value: base64 of the JSON, which buildctl and buildx decode and

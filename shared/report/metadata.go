@@ -61,6 +61,38 @@ type BuildImage struct {
 	Platform   string       `json:"platform,omitempty"`
 }
 
+// Report maps a build report onto the outcome model: cache is Hit (with Used as the cache reference),
+// fallback Fallback, unchanged Unchanged.
+func (b BuildReport) Report() *Report {
+	r := &Report{Registry: b.Registry, Images: make([]Image, 0, len(b.Images))}
+	for _, w := range b.Images {
+		im := Image{Ref: w.Ref, Used: w.Used, Digest: w.Digest, Outcome: Unchanged, Reason: w.Reason, Time: w.Time, DurationMS: w.DurationMS}
+		switch w.Outcome {
+		case BuildCache:
+			im.Outcome, im.CacheRef = Hit, w.Used
+		case BuildFallback:
+			im.Outcome = Fallback
+		}
+		if w.Platform != "" {
+			im.Platforms = []string{w.Platform}
+		}
+		r.Images = append(r.Images, im)
+	}
+	r.Tally()
+	return r
+}
+
+// buildOutcome is an outcome's wire form: served by the cache, fallen back, or not through the cache.
+func buildOutcome(o Outcome) BuildOutcome {
+	switch o {
+	case Hit, Warmed:
+		return BuildCache
+	case Fallback:
+		return BuildFallback
+	}
+	return BuildUnchanged
+}
+
 // ParseMetadata reads a `--metadata-file` written by buildctl, `docker buildx build` or `docker buildx bake`
 // (one object per target) and returns every frontend report in it, in target order. A file without the key
 // (a build that did not use the frontend) yields none and no error.
@@ -193,34 +225,35 @@ func normRef(s string) string {
 	return s
 }
 
-// severity orders build outcomes so that, across several builds, the worst one is reported.
-func severity(o BuildOutcome) int {
+// severity orders a build's outcomes so that, across several builds, the worst one is reported.
+func severity(o Outcome) int {
 	switch o {
-	case BuildFallback:
+	case Fallback:
 		return 2
-	case BuildCache:
+	case Hit:
 		return 1
 	}
 	return 0
 }
 
 // Merge folds what the builds resolved into r (which may be empty): the build is the ground truth for
-// what was pulled from where.
+// what was pulled from where. Each build report is mapped onto the outcome model (BuildReport.Report).
 //
-//   - cache: the image stays a hit or warmed; a setup miss becomes warmed (the build pulled it through
-//     the cache); an image setup did not see, or saw as anything else, becomes a hit.
+//   - hit (the build's cache): the image stays a hit or warmed; a setup miss becomes warmed (the build
+//     pulled it through the cache); an image setup did not see, or saw as anything else, becomes a hit.
 //   - fallback: the image is a fallback, with the build's reason and digest.
 //   - unchanged: an image setup did not see is added as unchanged, and one setup saw as unchanged stays
 //     so; an image setup found cacheable (hit, warmed, miss) becomes a fallback: the build resolved it
 //     around the cache (ECR_PTC_DISABLE, no registry), whatever setup saw — --strict must fail on it.
 //
-// An image used by several builds takes the worst outcome (fallback over cache over unchanged); one that
+// An image used by several builds takes the worst outcome (fallback over hit over unchanged); one that
 // a build served from the cache and another resolved unchanged was pulled around the cache: a fallback.
 // Totals are recomputed.
 func Merge(r *Report, builds ...BuildReport) {
-	worst := map[string]BuildImage{}
+	worst := map[string]Image{}
 	var order []string
-	for _, b := range builds {
+	for _, wire := range builds {
+		b := wire.Report()
 		if r.Registry == "" {
 			r.Registry = b.Registry
 		}
@@ -231,12 +264,12 @@ func Merge(r *Report, builds ...BuildReport) {
 				order = append(order, key)
 			}
 			switch {
-			case seen && (im.Outcome == BuildUnchanged && prev.Outcome == BuildCache || im.Outcome == BuildCache && prev.Outcome == BuildUnchanged):
+			case seen && (im.Outcome == Unchanged && prev.Outcome == Hit || im.Outcome == Hit && prev.Outcome == Unchanged):
 				u := im
-				if u.Outcome != BuildUnchanged {
+				if u.Outcome != Unchanged {
 					u = prev
 				}
-				u.Outcome, u.Reason = BuildFallback, bypassReason(u.Reason)
+				u.Outcome, u.Reason = Fallback, bypassReason(u.Reason)
 				worst[key] = u
 			case !seen || severity(im.Outcome) > severity(prev.Outcome):
 				worst[key] = im
@@ -258,7 +291,7 @@ func Merge(r *Report, builds ...BuildReport) {
 		im := &r.Images[i]
 		ms := b.DurationMS
 		switch b.Outcome {
-		case BuildCache:
+		case Hit:
 			switch im.Outcome {
 			case Hit, Warmed:
 			case Miss:
@@ -266,18 +299,18 @@ func Merge(r *Report, builds ...BuildReport) {
 			default:
 				im.Outcome, im.Reason = Hit, ""
 			}
-			if b.Used != "" {
-				im.CacheRef = b.Used
+			if b.CacheRef != "" {
+				im.CacheRef = b.CacheRef
 			}
 			if b.Digest != "" {
 				im.Digest = b.Digest
 			}
-		case BuildFallback:
+		case Fallback:
 			im.Outcome, im.Reason = Fallback, cmp.Or(b.Reason, "the build fell back to the original registry")
 			if b.Digest != "" {
 				im.Digest = b.Digest
 			}
-		case BuildUnchanged:
+		case Unchanged:
 			if ok {
 				switch im.Outcome {
 				case Hit, Warmed, Miss:

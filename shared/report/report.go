@@ -1,5 +1,7 @@
 // Package report is the cache report: for every image a build uses, which cache reference serves it and
-// what happened (hit, miss, warmed, unchanged, fallback, error), with totals. Renderers turn it into the
+// what happened (hit, miss, warmed, unchanged, fallback, error), with totals. It is the one outcome model
+// of setup and of the BuildKit frontend's builds; the build metadata the frontend writes is a versioned
+// wire form of it (metadata.go), which `ecr-ptc report` maps back and merges. Renderers turn it into the
 // text, JSON and CI formats the front doors print.
 package report
 
@@ -11,9 +13,10 @@ import (
 // Outcome is what happened to one image.
 type Outcome string
 
-// Outcomes, as `setup --report-json` writes them.
+// Outcomes, as `setup --report-json` writes them. A build's are Hit (resolved through the cache),
+// Fallback and Unchanged.
 const (
-	Hit       Outcome = "hit"       // the cache already held it
+	Hit       Outcome = "hit"       // the cache already held it (a build: resolved through the cache)
 	Miss      Outcome = "miss"      // not cached, and not warmed (warming off, or it cannot be)
 	Warmed    Outcome = "warmed"    // not cached; pulled through the cache now
 	Unchanged Outcome = "unchanged" // the cache does not serve it (no rule, unsupported, local, scratch)
@@ -31,11 +34,15 @@ type Image struct {
 	PushedAt    time.Time `json:"pushedAt,omitzero"`
 	Reason      string    `json:"reason,omitempty"`
 	Upstream    string    `json:"upstream,omitempty"`
-	Platforms   []string  `json:"platforms,omitempty"`
-	Uses        []Use     `json:"uses,omitempty"` // where the Dockerfiles use it
+	Platforms   []string  `json:"platforms,omitempty"` // platform manifests warmed; a build's: the one it resolved for
+	Uses        []Use     `json:"uses,omitempty"`      // where the Dockerfiles use it
 	DurationMS  int64     `json:"durationMs,omitempty"`
 	Instruction string    `json:"instruction,omitempty"` // of the first use
 	Locked      bool      `json:"locked,omitempty"`      // the digest comes from the lock file
+	// Used is the reference a build resolved: the cache reference or the original, pinned to Digest.
+	Used string `json:"used,omitempty"`
+	// Time is when a build resolved it.
+	Time time.Time `json:"time,omitzero"`
 }
 
 // Use is a place a Dockerfile uses an image.

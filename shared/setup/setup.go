@@ -5,7 +5,6 @@ package setup
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -66,14 +65,12 @@ func Run(ctx context.Context, uses []dockerfile.ImageUse, d Deps, o Options) *re
 			// when the cache does not hold it, warmed by tag and accepted only if the tag still resolves to it.
 			m = d.Mapper.Map(u.Ref)
 			im.Upstream, im.Locked = m.Upstream, m.Pinned
-			switch {
-			case m.Rewritten:
-				im.CacheRef = m.Output
-			case onCache(m):
-				// Already written as a cache ref (rewrite mode, or by hand): probed and warmed like any other.
-				im.CacheRef = m.Ref
-			default:
+			if m.Cache.IsZero() {
 				im.Outcome, im.Reason = report.Unchanged, m.Reason
+			} else {
+				// A cache ref, mapped or already written as one (rewrite mode, or by hand): probed and
+				// warmed like any other.
+				im.CacheRef = m.Cache.String()
 			}
 		}
 		rep.Images = append(rep.Images, im)
@@ -128,11 +125,8 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 			start := time.Now()
 			ids := make([]ecr.ProbeID, len(which))
 			for k, i := range which {
-				m := mapped[i]
-				ids[k] = ecr.ProbeID{Tag: m.Tag, Digest: m.Digest}
-				if rep.Images[i].Locked || m.Tag == "" {
-					ids[k] = ecr.ProbeID{Digest: m.Digest} // a locked image is wanted by digest, whatever the tag says now
-				}
+				tag, digest := mapped[i].Plan().Probe()
+				ids[k] = ecr.ProbeID{Tag: tag, Digest: digest}
 			}
 			results, cached := d.ProbeCache.Get(repo, ids)
 			var err error
@@ -157,10 +151,9 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 					if cached {
 						im.Reason = "a setup sharing the token cache directory found it cached moments ago (probe cache)"
 					}
-					if m.Digest != "" && m.Tag != "" && !im.Locked && res.Digest != m.Digest {
+					if reason, ok := m.Plan().Judge(res.Digest); !ok {
 						// tag@digest: the build asks the cache for the digest, which it does not hold.
-						im.Outcome = report.Fallback
-						im.Reason = fmt.Sprintf("the cache's %s is %s, not the pinned %s; the build falls back to the upstream", m.Tag, res.Digest, m.Digest)
+						im.Outcome, im.Reason = report.Fallback, reason
 					}
 				case m.Kind == mapping.WrongPath:
 					// Not cached, and no pull can fill that path: the build would fail on it.
@@ -174,17 +167,12 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 	wg.Wait()
 }
 
-// onCache: a ref already on the cache registry under a rule's prefix, right or wrong.
-func onCache(m mapping.Result) bool {
-	return (m.Kind == mapping.AlreadyHere || m.Kind == mapping.WrongPath) && m.Rule != nil && m.Ref != ""
-}
-
 func warmMisses(ctx context.Context, rep *report.Report, mapped []mapping.Result, o Options, w *ecr.Warmer) {
 	var reqs []ecr.WarmRequest
 	var which []int
 	for i, im := range rep.Images {
 		if im.Outcome == report.Miss && im.CacheRef != "" {
-			reqs = append(reqs, ecr.WarmRequest{Ref: im.CacheRef, Platforms: o.Platforms, Path: pullhint.PathOf(mapped[i])})
+			reqs = append(reqs, ecr.WarmRequest{Ref: im.CacheRef, Platforms: o.Platforms, Path: pullhint.PathOf(mapped[i]), Locked: im.Locked})
 			which = append(which, i)
 		}
 	}
@@ -202,19 +190,11 @@ func warmMisses(ctx context.Context, rep *report.Report, mapped []mapping.Result
 		case ecr.DigestMismatch:
 			im.Outcome, im.Digest, im.Reason = report.Fallback, res.Digest, res.Reason
 			if im.Locked {
-				im.Outcome, im.Digest = report.Error, digestOf(im.CacheRef)
-				im.Reason = "the lock pins " + digestOf(im.CacheRef) + " but the cache no longer holds it and the tag now resolves to " + res.Digest + "; run `ecr-ptc lock` to accept the new digest"
+				// A lock never falls back to other bytes (the reason, from mapping.Plan, says so).
+				im.Outcome, im.Digest = report.Error, mapped[which[k]].Cache.Digest
 			}
 		default:
 			im.Outcome, im.Reason = report.Error, res.Reason
 		}
 	}
-}
-
-// digestOf returns the digest part of a reference, or "".
-func digestOf(ref string) string {
-	if i := strings.LastIndex(ref, "@"); i >= 0 {
-		return ref[i+1:]
-	}
-	return ""
 }
