@@ -107,12 +107,8 @@ func New(registry string, opts ...Option) *Mapper {
 	return m
 }
 
-// NormalizeRegistry strips a scheme, path separators and case from a registry host.
-func NormalizeRegistry(s string) string {
-	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
-	return strings.ToLower(strings.TrimRight(s, "/"))
-}
+// NormalizeRegistry strips a scheme, trailing slashes and case from a registry host (ecrhost.Normalize).
+func NormalizeRegistry(s string) string { return ecrhost.Normalize(s) }
 
 // Registry is the cache registry host.
 func (m *Mapper) Registry() string { return m.registry }
