@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 
 	clog "github.com/containerd/log"
 	"github.com/spf13/cobra"
@@ -80,7 +81,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(err))
 	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	var pe pipeline.UsageError
+	if errors.As(err, &ue) || errors.As(err, &pe) || isCobraUsage(err) {
 		fmt.Fprintln(env.Stderr, "Run 'ecr-ptc --help' for usage.")
 		return ExitUsage
 	}

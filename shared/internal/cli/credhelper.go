@@ -91,7 +91,7 @@ store and erase are refused: 'docker login' and 'docker logout' have nothing to 
 				if err != nil {
 					return fail("ecr-ptc: " + sentence(err))
 				}
-				res, err := lf.login(cmd.Context(), quiet, cfg, src)
+				res, err := lf.login(cmd.Context(), quiet, cfg, src, loginRun{})
 				if err != nil {
 					return fail("ecr-ptc: " + sentence(err))
 				}

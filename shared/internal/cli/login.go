@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -30,8 +31,12 @@ type loginFlags struct {
 	authFile     string
 	tokenCache   string
 	ci           string
-	door         ciplatform.Platform // set from ci before login; masks the passwords
-	fresh        bool                // skip the token cache: the registry refused the cached token
+}
+
+// loginRun is how one login runs, beside the flags.
+type loginRun struct {
+	door  ciplatform.Platform // the platform --ci names; masks the passwords
+	fresh bool                // skip the token cache: the registry refused the cached token
 	// aliases are more registry hosts to log in to under the host given (the cache registry's FIPS or
 	// dual-stack host, from setup's --registry).
 	aliases []string
@@ -56,25 +61,14 @@ type loginResult struct {
 	Warnings     []string    `json:"warnings,omitempty"`
 }
 
-// cacheRegistry picks the cache registry: --registry, $ECR_PTC_REGISTRY, else the registry of the logins
-// that is a private ECR registry in region (the caller's own), else the first one that is not ECR Public —
-// ECR Public is a registry to log in to, never the cache.
+// cacheRegistry picks the cache registry: --registry, $ECR_PTC_REGISTRY, else one of the logins'
+// (pipeline.CacheRegistry).
 func cacheRegistry(explicit string, env Env, auths []ecrx.Auth, region string) string {
-	if r := cmp.Or(explicit, env.getenv("ECR_PTC_REGISTRY")); r != "" {
-		return r
-	}
-	for _, a := range auths {
-		if reg, ok := imageref.ParseECRHost(a.Host); ok && reg.Region == region {
-			return a.Host
-		}
-	}
-	for _, a := range auths {
-		if a.Host != ecrx.PublicHost {
-			return a.Host
-		}
-	}
-	return ""
+	return pipeline.CacheRegistry(namedRegistry(explicit, env), auths, region)
 }
+
+// namedRegistry is the cache registry the user named: --registry, else $ECR_PTC_REGISTRY.
+func namedRegistry(flag string, env Env) string { return cmp.Or(flag, env.getenv("ECR_PTC_REGISTRY")) }
 
 // regionRequest is one GetAuthorizationToken call: a region and the accounts in it, or ECR Public.
 type regionRequest struct {
@@ -118,7 +112,7 @@ func (f *loginFlags) plan(defaultRegion string) ([]regionRequest, error) {
 }
 
 // login gets (or reuses) the tokens and writes the auth files.
-func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src credSource) (loginResult, error) {
+func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src credSource, run loginRun) (loginResult, error) {
 	var res loginResult
 	if err := f.checkDestinations(env); err != nil {
 		return res, err
@@ -137,7 +131,7 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 	// (GetCallerIdentity): the cache directory is a file system, not a credential, and a token planted
 	// or left there by someone else must never stand in for a login.
 	identity, account := "", ""
-	if cache.Dir != "" && !f.fresh {
+	if cache.Dir != "" && !run.fresh {
 		if id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
 			identity, account = stableIdentity(aws.ToString(id.Arn)), aws.ToString(id.Account)
 		}
@@ -170,10 +164,10 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 		}
 		res.Registries = append(res.Registries, auths...)
 	}
-	res.Registries = withHostAliases(res.Registries, append(slices.Clone(f.registries), f.aliases...))
-	if f.door != nil {
+	res.Registries = withHostAliases(res.Registries, append(slices.Clone(f.registries), run.aliases...))
+	if run.door != nil {
 		for _, a := range res.Registries {
-			f.door.Mask(a.Password)
+			run.door.Mask(a.Password)
 		}
 	}
 	creds := make([]authfile.Credential, len(res.Registries))
@@ -293,11 +287,10 @@ Credentials come from the CI job's OIDC token when --role-arn is given, else fro
 			if err != nil {
 				return err
 			}
-			lf.door = d
 			if hf.helper {
-				return hf.run(ctx, env, lf, withMasks(cfg, d), src, asJSON)
+				return hf.run(ctx, env, lf, withMasks(cfg, d), src, loginRun{door: d}, asJSON)
 			}
-			res, err := lf.login(ctx, env, withMasks(cfg, d), src)
+			res, err := lf.login(ctx, env, withMasks(cfg, d), src, loginRun{door: d})
 			if err != nil {
 				return err
 			}

@@ -37,7 +37,7 @@ type helperResult struct {
 
 // run logs in once (which proves the credentials work and fills the token cache), then writes
 // credHelpers entries for the registries into the Docker config and the containers auth file.
-func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.Config, src credSource, asJSON bool) error {
+func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.Config, src credSource, run loginRun, asJSON bool) error {
 	dockerPath := ""
 	if !lf.noDocker {
 		dockerPath = authfile.DockerConfigPath(cmp.Or(lf.dockerConfig, env.getenv("DOCKER_CONFIG")), env.getenv("HOME"))
@@ -61,7 +61,7 @@ func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.C
 	if lf.tokenCache == "" {
 		lf.tokenCache = helperCacheDir(env)
 	}
-	login, err := lf.login(ctx, quiet, cfg, src)
+	login, err := lf.login(ctx, quiet, cfg, src, run)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/spf13/cobra"
 )
@@ -54,14 +55,7 @@ func (f *scanFlags) options(env Env) ([]dockerfile.Options, error) {
 }
 
 // scanResult is one image use with its mapping, the JSON object `scan --json` prints.
-type scanResult struct {
-	dockerfile.ImageUse
-	Output    string       `json:"output,omitempty"`
-	Rewritten bool         `json:"rewritten"`
-	Reason    string       `json:"reason,omitempty"`
-	Kind      mapping.Kind `json:"kind,omitempty"`
-	Fix       string       `json:"fix,omitempty"` // the cache ref to use instead of a wrong cache path
-}
+type scanResult = pipeline.ImageResult
 
 // findDockerfiles is files followed by the Dockerfiles under each of dirs (default ".").
 func findDockerfiles(env Env, files, dirs []string) ([]string, error) {
@@ -126,18 +120,11 @@ func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapp
 					continue
 				}
 				seen[key] = true
-				r := scanResult{ImageUse: u}
 				if u.Error != "" {
 					fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(errors.New(u.Error)))
 					failed++
-				} else if m != nil && u.Instruction != "ONBUILD" {
-					mr := m.Map(u.Ref)
-					r.Output, r.Rewritten, r.Reason, r.Kind = mr.Output, mr.Rewritten, mr.Reason, mr.Kind
-					r.Fix = mr.Fix
-				} else if u.Instruction == "ONBUILD" {
-					r.Reason = "ONBUILD triggers run in the builds that use this image; not resolved here"
 				}
-				out = append(out, r)
+				out = append(out, pipeline.Resolve(m, u))
 			}
 		}
 	}

@@ -266,10 +266,7 @@ func cacheMapper(ctx context.Context, env Env, f *setupFlags, client *ecr.Client
 		}
 		registry = cacheRegistry("", env, auths, region)
 	}
-	saved := f.lock
-	f.lock = nil // pins are compared, not applied
-	defer func() { f.lock = saved }()
-	return f.mapper(ctx, env, client, registry, src)
+	return f.mf.mapperFor(ctx, env, client, registry, src) // pins are compared, not applied
 }
 
 func printStale(env Env, rs []freshness.Result) {
