@@ -137,32 +137,9 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 		}
 	}
 	for _, rq := range reqs {
-		key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), identity, rq.accounts)
-		if identity != "" {
-			if auths, ok := cache.GetFor(key, registryOf(rq, account, loopbackECR(env))); ok {
-				res.Registries, res.Cached = append(res.Registries, auths...), true
-				continue
-			}
+		if err := f.loginTo(ctx, env, cfg, src, rq, cache, identity, account, &res); err != nil {
+			return res, err
 		}
-		var auths []ecrx.Auth
-		if rq.public {
-			a, err := ecrx.LoginPublic(ctx, ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) { o.Region = rq.region }))
-			if err != nil {
-				return res, credentialsError(err, src)
-			}
-			auths = []ecrx.Auth{a}
-		} else {
-			client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = rq.region })
-			if auths, err = ecrx.Login(ctx, client, rq.accounts...); err != nil {
-				return res, credentialsError(err, src)
-			}
-		}
-		if identity == "" {
-			// Unproved identity (the STS call failed): nothing is cached under it.
-		} else if err := cache.Put(key, auths); err != nil {
-			res.Warnings = append(res.Warnings, "cannot cache the login token: "+err.Error())
-		}
-		res.Registries = append(res.Registries, auths...)
 	}
 	res.Registries = withHostAliases(res.Registries, append(slices.Clone(f.registries), run.aliases...))
 	if run.door != nil {
@@ -170,6 +147,43 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 			run.door.Mask(a.Password)
 		}
 	}
+	return res, f.writeLogins(env, &res)
+}
+
+// loginTo gets the tokens of one request, from the cache when the proven identity has them there.
+func (f *loginFlags) loginTo(ctx context.Context, env Env, cfg aws.Config, src credSource, rq regionRequest, cache ecrx.TokenCache, identity, account string, res *loginResult) error {
+	key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), identity, rq.accounts)
+	if identity != "" {
+		if auths, ok := cache.GetFor(key, registryOf(rq, account, loopbackECR(env))); ok {
+			res.Registries, res.Cached = append(res.Registries, auths...), true
+			return nil
+		}
+	}
+	var auths []ecrx.Auth
+	if rq.public {
+		a, err := ecrx.LoginPublic(ctx, ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) { o.Region = rq.region }))
+		if err != nil {
+			return credentialsError(err, src)
+		}
+		auths = []ecrx.Auth{a}
+	} else {
+		client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = rq.region })
+		var err error
+		if auths, err = ecrx.Login(ctx, client, rq.accounts...); err != nil {
+			return credentialsError(err, src)
+		}
+	}
+	if identity == "" {
+		// Unproved identity (the STS call failed): nothing is cached under it.
+	} else if err := cache.Put(key, auths); err != nil {
+		res.Warnings = append(res.Warnings, "cannot cache the login token: "+err.Error())
+	}
+	res.Registries = append(res.Registries, auths...)
+	return nil
+}
+
+// writeLogins writes the Docker config and the containers auth file, checking both before either.
+func (f *loginFlags) writeLogins(env Env, res *loginResult) error {
 	creds := make([]authfile.Credential, len(res.Registries))
 	for i, a := range res.Registries {
 		creds[i] = authfile.Credential{Host: a.Host, Username: a.Username, Password: a.Password}
@@ -183,24 +197,24 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 	for _, p := range []string{dockerPath, authPath} {
 		if p != "" {
 			if err := authfile.Check(p); err != nil {
-				return res, err
+				return err
 			}
 		}
 	}
 	if dockerPath != "" {
 		w, err := authfile.Write(dockerPath, creds)
 		if err != nil {
-			return res, err
+			return err
 		}
 		res.DockerConfig, res.Warnings = dockerPath, append(res.Warnings, w.Warnings...)
 	}
 	if authPath != "" {
 		if _, err := authfile.Write(authPath, creds); err != nil {
-			return res, err
+			return err
 		}
 		res.AuthFile = authPath
 	}
-	return res, nil
+	return nil
 }
 
 // stableIdentity is the caller's ARN without an assumed role's session name, which may differ from

@@ -65,21 +65,9 @@ func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.C
 	if err != nil {
 		return err
 	}
-	var res helperResult
-	for _, a := range login.Registries {
-		switch {
-		case a.Host == ecrx.PublicHost:
-			res.Warnings = append(res.Warnings, "public.ecr.aws is left out: the helper answers for private registries only (pulls from it stay anonymous)")
-			continue
-		case !isECRHost(hostName(a.Host)):
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not an ECR host name: docker-credential-ecr-ptc answers for it only where $ECR_PTC_REGISTRY names it", a.Host))
-		}
-		if !slices.Contains(res.Registries, a.Host) {
-			res.Registries = append(res.Registries, a.Host)
-		}
-	}
-	if len(res.Registries) == 0 {
-		return fmt.Errorf("no private registry to point at the helper")
+	res, err := helperRegistries(login.Registries)
+	if err != nil {
+		return err
 	}
 	// The auth file first: Docker's config is the one a failure must not leave half-done.
 	for _, p := range []string{authPath, dockerPath} {
@@ -101,6 +89,31 @@ func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.C
 	if !onPath(env.getenv("PATH"), HelperProgram) {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not on PATH, so clients cannot run it: ln -s \"$(command -v ecr-ptc)\" /usr/local/bin/%s", HelperProgram, HelperProgram))
 	}
+	return printHelperResult(env, res, asJSON)
+}
+
+// helperRegistries are the private registries of the logins the helper answers for.
+func helperRegistries(auths []ecrx.Auth) (helperResult, error) {
+	var res helperResult
+	for _, a := range auths {
+		switch {
+		case a.Host == ecrx.PublicHost:
+			res.Warnings = append(res.Warnings, "public.ecr.aws is left out: the helper answers for private registries only (pulls from it stay anonymous)")
+			continue
+		case !isECRHost(hostName(a.Host)):
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not an ECR host name: docker-credential-ecr-ptc answers for it only where $ECR_PTC_REGISTRY names it", a.Host))
+		}
+		if !slices.Contains(res.Registries, a.Host) {
+			res.Registries = append(res.Registries, a.Host)
+		}
+	}
+	if len(res.Registries) == 0 {
+		return res, fmt.Errorf("no private registry to point at the helper")
+	}
+	return res, nil
+}
+
+func printHelperResult(env Env, res helperResult, asJSON bool) error {
 	if asJSON {
 		return writeJSON(env.Stdout, res)
 	}

@@ -172,6 +172,15 @@ func staleTargets(env Env, f *setupFlags, paths []string, m *mapping.Mapper, lf 
 	return out, nil
 }
 
+const staleLong = `stale compares, for every image the Dockerfiles under PATH use (or, with --lock and no PATH, every image
+the lock pins), the digest the pull-through cache holds (DescribeImages: it never imports) with the
+digest the upstream tag names now (a registry HEAD, which Docker Hub does not count as a pull; anonymous,
+or with your docker login to the upstream). ECR re-checks a cached tag only about once a day, so a moved
+tag is served stale until then. Verdicts: fresh, stale (the cache is behind: ` + "`ecr-ptc refresh`" + `),
+locked-behind (the lock or the Dockerfile pins an older digest: review, refresh, re-lock) and unknown
+(not cached yet, or the upstream cannot be read). CACHED AT is imagePushedAt: when the cache imported
+the digest it holds. --fail-on-stale exits 1 when anything is stale or locked behind.`
+
 func newStaleCmd(env Env) *cobra.Command {
 	var (
 		f          setupFlags
@@ -181,53 +190,13 @@ func newStaleCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stale [PATH...] [--lock FILE] [--json] [--fail-on-stale]",
 		Short: "Tell which cached tags (and locked digests) are behind their upstream tag",
-		Long: `stale compares, for every image the Dockerfiles under PATH use (or, with --lock and no PATH, every image
-the lock pins), the digest the pull-through cache holds (DescribeImages: it never imports) with the
-digest the upstream tag names now (a registry HEAD, which Docker Hub does not count as a pull; anonymous,
-or with your docker login to the upstream). ECR re-checks a cached tag only about once a day, so a moved
-tag is served stale until then. Verdicts: fresh, stale (the cache is behind: ` + "`ecr-ptc refresh`" + `),
-locked-behind (the lock or the Dockerfile pins an older digest: review, refresh, re-lock) and unknown
-(not cached yet, or the upstream cannot be read). CACHED AT is imagePushedAt: when the cache imported
-the digest it holds. --fail-on-stale exits 1 when anything is stale or locked behind.`,
+		Long:  staleLong,
 		Example: `  ecr-ptc stale .
   ecr-ptc stale --lock ecr-ptc.lock.json --json --fail-on-stale`,
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			ctx := cmd.Context()
-			head, ov, err := uf.head(env)
+			results, err := checkStale(cmd.Context(), env, &f, uf, paths)
 			if err != nil {
 				return err
-			}
-			lf, err := readLock(f.lockFile)
-			if err != nil {
-				return err
-			}
-			cfg, src, err := f.af.loadAWS(ctx, env)
-			if err != nil {
-				return err
-			}
-			client := ecr.NewFromConfig(cfg)
-			m, err := cacheMapper(ctx, env, &f, client, cfg.Region, src)
-			if err != nil {
-				return err
-			}
-			targets, err := staleTargets(env, &f, paths, m, lf)
-			if err != nil {
-				return err
-			}
-			items := make([]freshness.Item, 0, len(targets))
-			for _, t := range targets {
-				it := freshness.Item{Ref: t.ref.String(), Repository: t.repository, Tag: t.tag, Digest: t.ref.Digest}
-				if lf != nil {
-					it.Locked, _ = lf.Lookup(t.ref.String())
-				}
-				if t.tag != "" {
-					it.Upstream = upstreamRef(t.ref, ov)
-				}
-				items = append(items, it)
-			}
-			results, err := freshness.Check(ctx, client, head, items)
-			if err != nil {
-				return credentialsError(err, src)
 			}
 			if f.asJSON {
 				if results == nil {
@@ -254,6 +223,47 @@ the digest it holds. --fail-on-stale exits 1 when anything is stale or locked be
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the results as JSON")
 	cmd.Flags().BoolVar(&failOnStal, "fail-on-stale", false, "exit 1 when an image is stale or locked behind")
 	return cmd
+}
+
+// checkStale compares the cached digest of every target with its upstream tag and the lock's pin.
+func checkStale(ctx context.Context, env Env, f *setupFlags, uf upstreamFlags, paths []string) ([]freshness.Result, error) {
+	head, ov, err := uf.head(env)
+	if err != nil {
+		return nil, err
+	}
+	lf, err := readLock(f.lockFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg, src, err := f.af.loadAWS(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	client := ecr.NewFromConfig(cfg)
+	m, err := cacheMapper(ctx, env, f, client, cfg.Region, src)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := staleTargets(env, f, paths, m, lf)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]freshness.Item, 0, len(targets))
+	for _, t := range targets {
+		it := freshness.Item{Ref: t.ref.String(), Repository: t.repository, Tag: t.tag, Digest: t.ref.Digest}
+		if lf != nil {
+			it.Locked, _ = lf.Lookup(t.ref.String())
+		}
+		if t.tag != "" {
+			it.Upstream = upstreamRef(t.ref, ov)
+		}
+		items = append(items, it)
+	}
+	results, err := freshness.Check(ctx, client, head, items)
+	if err != nil {
+		return nil, credentialsError(err, src)
+	}
+	return results, nil
 }
 
 // cacheMapper maps onto the cache registry with the account's rules (or --rules/--rule).

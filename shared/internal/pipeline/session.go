@@ -80,10 +80,19 @@ func (s *Session) Relogin(ctx context.Context) ([]ecrx.Auth, error) { return s.l
 
 // LiveRules are the registry's pull-through cache rules, listed once per session.
 func (s *Session) LiveRules(ctx context.Context) (rules.Set, error) {
+	set, err := s.listRules(ctx)
+	if err != nil {
+		return rules.Set{}, CredentialsError(err, s.Source)
+	}
+	return set, nil
+}
+
+// listRules lists the registry's rules the first time, with the SDK's error.
+func (s *Session) listRules(ctx context.Context) (rules.Set, error) {
 	if s.live == nil {
 		set, err := ecrx.ListRules(ctx, s.ECR)
 		if err != nil {
-			return rules.Set{}, CredentialsError(err, s.Source)
+			return rules.Set{}, err
 		}
 		s.live = &set
 	}
