@@ -86,6 +86,12 @@ func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource
 	if role == "" {
 		return cfg, credSource{Kind: "default-chain", Detail: defaultChainHint(env)}, nil
 	}
+	return f.assumeRole(env, cfg, role, tokenFile, irsa)
+}
+
+// assumeRole makes cfg assume role with a web identity — the token file of EKS's pair, the CI
+// platform's OIDC token, a token file — or, with none, with the default chain's credentials.
+func (f *awsFlags) assumeRole(env Env, cfg aws.Config, role, tokenFile string, irsa bool) (aws.Config, credSource, error) {
 	w := awscreds.WebIdentity{RoleARN: role, SessionName: f.session(env), Duration: f.duration, Policy: f.sessionPolicy}
 	var src credSource
 	platformToken := ciplatform.IDTokenFor(env.Platforms, env.getenv, ciplatform.TokenRequest{Audience: f.audience, Variable: f.idTokenVar, HaveTokenFile: tokenFile != ""})

@@ -275,6 +275,12 @@ func loopbackECR(env Env) bool {
 	return err == nil && u.Host != "" && imageref.IsLoopbackHost(u.Host)
 }
 
+const loginLong = `login calls ECR GetAuthorizationToken for each registry (accounts and regions; the caller's registry by
+default) and merges the logins into the Docker config ($DOCKER_CONFIG/config.json, mode 0600, other
+registries' entries untouched) and, with --auth-file or $REGISTRY_AUTH_FILE, a containers auth file.
+Tokens last 12 hours; within one job they are cached (--token-cache) and reused until half-life.
+Credentials come from the CI job's OIDC token when --role-arn is given, else from the default chain.`
+
 func newLoginCmd(env Env) *cobra.Command {
 	var (
 		af     awsFlags
@@ -285,12 +291,8 @@ func newLoginCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login [--registries ACCOUNT|HOST,...] [--docker-config DIR] [--auth-file FILE]",
 		Short: "Log in to ECR registries for Docker, BuildKit, podman and buildah",
-		Long: `login calls ECR GetAuthorizationToken for each registry (accounts and regions; the caller's registry by
-default) and merges the logins into the Docker config ($DOCKER_CONFIG/config.json, mode 0600, other
-registries' entries untouched) and, with --auth-file or $REGISTRY_AUTH_FILE, a containers auth file.
-Tokens last 12 hours; within one job they are cached (--token-cache) and reused until half-life.
-Credentials come from the CI job's OIDC token when --role-arn is given, else from the default chain.`,
-		Args: cobra.NoArgs,
+		Long:  loginLong,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			d, err := door(env, lf.ci)
@@ -308,22 +310,7 @@ Credentials come from the CI job's OIDC token when --role-arn is given, else fro
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(env.Stdout, res)
-			}
-			for _, a := range res.Registries {
-				fmt.Fprintf(env.Stdout, "Logged in to %s (token valid until %s)\n", a.Host, a.ExpiresAt.UTC().Format(time.RFC3339))
-			}
-			if res.DockerConfig != "" {
-				fmt.Fprintf(env.Stderr, "wrote %s\n", res.DockerConfig)
-			}
-			if res.AuthFile != "" {
-				fmt.Fprintf(env.Stderr, "wrote %s\n", res.AuthFile)
-			}
-			for _, w := range res.Warnings {
-				fmt.Fprintln(env.Stderr, "warning: "+w)
-			}
-			return nil
+			return printLogin(env, res, asJSON)
 		},
 	}
 	af.add(cmd)
@@ -331,4 +318,24 @@ Credentials come from the CI job's OIDC token when --role-arn is given, else fro
 	hf.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the registries and files as JSON (never the password)")
 	return cmd
+}
+
+// printLogin says where the logins went (never the password), or prints them as JSON.
+func printLogin(env Env, res loginResult, asJSON bool) error {
+	if asJSON {
+		return writeJSON(env.Stdout, res)
+	}
+	for _, a := range res.Registries {
+		fmt.Fprintf(env.Stdout, "Logged in to %s (token valid until %s)\n", a.Host, a.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if res.DockerConfig != "" {
+		fmt.Fprintf(env.Stderr, "wrote %s\n", res.DockerConfig)
+	}
+	if res.AuthFile != "" {
+		fmt.Fprintf(env.Stderr, "wrote %s\n", res.AuthFile)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(env.Stderr, "warning: "+w)
+	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
@@ -40,9 +39,9 @@ func newRulesListCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			set, err := ecrx.ListRules(cmd.Context(), ecr.NewFromConfig(cfg))
+			set, err := pipeline.New(pipeline.Options{AWS: cfg, Source: src}).LiveRules(cmd.Context())
 			if err != nil {
-				return credentialsError(err, src)
+				return err
 			}
 			if asJSON {
 				if set.Rules == nil {
@@ -208,54 +207,51 @@ func newRulesValidateCmd(env Env) *cobra.Command {
 		Short: "Ask ECR whether each rule can reach its upstream with its credential",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, src, err := af.loadAWS(ctx, env)
+			cfg, src, err := af.loadAWS(cmd.Context(), env)
 			if err != nil {
 				return err
 			}
-			client := ecr.NewFromConfig(cfg)
-			set, err := ecrx.ListRules(ctx, client)
+			out, err := pipeline.ValidateRules(cmd.Context(), pipeline.New(pipeline.Options{AWS: cfg, Source: src}))
 			if err != nil {
-				return credentialsError(err, src)
+				return err
 			}
-			var out []ecrx.Validation
-			invalid := 0
-			for _, r := range set.Rules {
-				v, err := ecrx.Validate(ctx, client, r)
-				if err != nil {
-					return err
-				}
-				if !v.Valid {
-					invalid++
-				}
-				out = append(out, v)
-			}
-			if asJSON {
-				if out == nil {
-					out = []ecrx.Validation{}
-				}
-				if err := writeJSON(env.Stdout, out); err != nil {
-					return err
-				}
-			} else {
-				for _, v := range out {
-					mark, note := "✓", ""
-					if !v.Valid {
-						mark, note = "✗", ": "+v.Failure
-					}
-					fmt.Fprintf(env.Stdout, "%s %s → %s%s\n", mark, v.Rule.ECRRepositoryPrefix, v.Rule.UpstreamRegistryURL, note)
-				}
-				if len(out) == 0 {
-					fmt.Fprintln(env.Stdout, "The registry has no pull-through cache rules; create them with `ecr-ptc rules ensure`.")
-				}
-			}
-			if invalid > 0 {
-				return exitError{ExitFailure}
-			}
-			return nil
+			return printValidations(env, out, asJSON)
 		},
 	}
 	af.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the verdicts as JSON")
 	return cmd
+}
+
+// printValidations prints ECR's verdicts and fails when a rule is invalid.
+func printValidations(env Env, out []ecrx.Validation, asJSON bool) error {
+	invalid := 0
+	for _, v := range out {
+		if !v.Valid {
+			invalid++
+		}
+	}
+	if asJSON {
+		if out == nil {
+			out = []ecrx.Validation{}
+		}
+		if err := writeJSON(env.Stdout, out); err != nil {
+			return err
+		}
+	} else {
+		for _, v := range out {
+			mark, note := "✓", ""
+			if !v.Valid {
+				mark, note = "✗", ": "+v.Failure
+			}
+			fmt.Fprintf(env.Stdout, "%s %s → %s%s\n", mark, v.Rule.ECRRepositoryPrefix, v.Rule.UpstreamRegistryURL, note)
+		}
+		if len(out) == 0 {
+			fmt.Fprintln(env.Stdout, "The registry has no pull-through cache rules; create them with `ecr-ptc rules ensure`.")
+		}
+	}
+	if invalid > 0 {
+		return exitError{ExitFailure}
+	}
+	return nil
 }

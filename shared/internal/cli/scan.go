@@ -131,68 +131,79 @@ func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapp
 	return out, failed, nil
 }
 
-func newScanCmd(env Env) *cobra.Command {
-	var (
-		sf        scanFlags
-		mf        mapFlags
-		asJSON    bool
-		listFiles bool
-	)
-	cmd := &cobra.Command{
-		Use:   "scan [-f FILE]... [DIR...] [--build-arg K=V]... [--target T] [--platform P] [--all-stages] [--registry HOST --rules FILE] [--json]",
-		Short: "List every image the Dockerfiles pull, as BuildKit evaluates them",
-		Long: `scan finds the Dockerfiles in each DIR (Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile) and lists
+// scanCmdFlags are the flags of scan.
+type scanCmdFlags struct {
+	sf        scanFlags
+	mf        mapFlags
+	asJSON    bool
+	listFiles bool
+}
+
+func (f *scanCmdFlags) register(cmd *cobra.Command) {
+	f.sf.add(cmd, true)
+	f.mf.add(cmd)
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print a JSON array, one object per image use")
+	cmd.Flags().BoolVar(&f.listFiles, "list-files", false, "only list the Dockerfiles found, one per line")
+}
+
+const scanLong = `scan finds the Dockerfiles in each DIR (Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile) and lists
 every image a build pulls: FROM (ARGs evaluated with --build-arg), COPY --from=<image>,
 RUN --mount=from=<image> and the # syntax= frontend, for the stages --target needs (--all-stages: all).
 ONBUILD triggers are listed but not resolved. With --registry, each image also gets the cache reference
-that serves it. Exit status 1 when a Dockerfile cannot be read or evaluated.`,
+that serves it. Exit status 1 when a Dockerfile cannot be read or evaluated.`
+
+func newScanCmd(env Env) *cobra.Command {
+	var f scanCmdFlags
+	cmd := &cobra.Command{
+		Use:   "scan [-f FILE]... [DIR...] [--build-arg K=V]... [--target T] [--platform P] [--all-stages] [--registry HOST --rules FILE] [--json]",
+		Short: "List every image the Dockerfiles pull, as BuildKit evaluates them",
+		Long:  scanLong,
 		Example: `  ecr-ptc scan .
   ecr-ptc scan -f build/Dockerfile --build-arg NODE_VERSION=22 --target prod --json
   ecr-ptc scan services/ --registry 123456789012.dkr.ecr.us-east-1.amazonaws.com --rules rules.json`,
-		RunE: func(cmd *cobra.Command, dirs []string) error {
-			if listFiles {
-				// The Dockerfiles the other commands would read, for scripts that act on each file.
-				files, err := findDockerfiles(env, sf.files, dirs)
-				for _, f := range files {
-					fmt.Fprintln(env.Stdout, f)
-				}
-				return err
-			}
-			opts, err := sf.options(env)
-			if err != nil {
-				return err
-			}
-			var m *mapping.Mapper
-			if mf.given(env) {
-				if m, err = mf.mapper(env); err != nil {
-					return err
-				}
-			}
-			results, failed, err := scanPaths(env, sf.files, dirs, opts, m)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if results == nil {
-					results = []scanResult{}
-				}
-				if err := writeJSON(env.Stdout, results); err != nil {
-					return err
-				}
-			} else {
-				printScanTable(env, results, m != nil)
-			}
-			if failed > 0 {
-				return exitError{ExitFailure}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, dirs []string) error { return f.run(env, dirs) },
 	}
-	sf.add(cmd, true)
-	mf.add(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per image use")
-	cmd.Flags().BoolVar(&listFiles, "list-files", false, "only list the Dockerfiles found, one per line")
+	f.register(cmd)
 	return cmd
+}
+
+func (f *scanCmdFlags) run(env Env, dirs []string) error {
+	if f.listFiles {
+		// The Dockerfiles the other commands would read, for scripts that act on each file.
+		files, err := findDockerfiles(env, f.sf.files, dirs)
+		for _, file := range files {
+			fmt.Fprintln(env.Stdout, file)
+		}
+		return err
+	}
+	opts, err := f.sf.options(env)
+	if err != nil {
+		return err
+	}
+	var m *mapping.Mapper
+	if f.mf.given(env) {
+		if m, err = f.mf.mapper(env); err != nil {
+			return err
+		}
+	}
+	results, failed, err := scanPaths(env, f.sf.files, dirs, opts, m)
+	if err != nil {
+		return err
+	}
+	if f.asJSON {
+		if results == nil {
+			results = []scanResult{}
+		}
+		if err := writeJSON(env.Stdout, results); err != nil {
+			return err
+		}
+	} else {
+		printScanTable(env, results, m != nil)
+	}
+	if failed > 0 {
+		return exitError{ExitFailure}
+	}
+	return nil
 }
 
 func printScanTable(env Env, results []scanResult, mapped bool) {

@@ -74,3 +74,21 @@ func EnsureRules(ctx context.Context, s *Session, wants []ecrx.Want, creds Crede
 	}
 	return results, nil
 }
+
+// ValidateRules asks ECR whether each of the registry's rules can reach its upstream with its
+// credential.
+func ValidateRules(ctx context.Context, s *Session) ([]ecrx.Validation, error) {
+	set, err := s.LiveRules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []ecrx.Validation
+	for _, r := range set.Rules {
+		v, err := ecrx.Validate(ctx, s.ECR, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
