@@ -1,6 +1,11 @@
 // Package cli is the ecr-ptc command line, the step binary that CodeBuild, GitLab CI and the GitHub Action
 // run. It is a front door: the only place besides mains that reads the environment and prints, and it
 // does both through the Env it is given, so tests drive it without a process.
+//
+// Each command is a flags struct (flags only, registered on the command) and a short RunE that checks
+// the flags, turns flags and variables into values (AWS configuration, credential source, CI platform,
+// the Dockerfiles scanned), calls one function of shared/internal/pipeline, where the use cases live
+// over a pipeline.Session, and prints what comes back.
 package cli
 
 import (
