@@ -105,16 +105,20 @@ func (f *lockFlags) run(ctx context.Context, env Env, paths []string) (old, next
 	if old, err = f.readOld(); err != nil {
 		return old, next, err
 	}
+	given, err := f.mf.ruleSet()
+	if err != nil {
+		return old, next, err
+	}
 	cfg, src, err := f.af.loadAWS(ctx, env)
 	if err != nil {
 		return old, next, err
 	}
 	cfg = withMasks(cfg, maskDoor(env, nil))
-	s, err := pipeline.Open(ctx, pipeline.Options{AWS: cfg, Source: src, Registry: namedRegistry(f.mf.registry, env), Login: ecrLogin(env, nil, cfg, src)})
+	s, err := openSession(ctx, pipeline.Options{AWS: cfg, Source: src, Registry: namedRegistry(f.mf.registry, env), Rules: given, Login: ecrLogin(env, nil, cfg, src)})
 	if err != nil {
 		return old, next, err
 	}
-	m, err := f.mf.mapperFor(ctx, env, s.ECR, s.Registry, src)
+	m, err := s.Mapper(ctx)
 	if err != nil {
 		return old, next, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/freshness"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/spf13/cobra"
@@ -81,19 +82,24 @@ func (f *refreshFlags) run(ctx context.Context, env Env, refs []string) ([]refre
 	if err != nil {
 		return nil, 0, err
 	}
+	given, err := f.mf.ruleSet()
+	if err != nil {
+		return nil, 0, err
+	}
 	cfg, src, err := f.af.loadAWS(ctx, env)
 	if err != nil {
 		return nil, 0, err
 	}
-	client := ecr.NewFromConfig(cfg)
-	auths, err := ecrx.Login(ctx, client)
-	if err != nil {
-		return nil, 0, credentialsError(err, src)
-	}
-	m, err := f.mf.mapperFor(ctx, env, client, cacheRegistry(f.mf.registry, env, auths, cfg.Region), src)
+	// The lock guards the digests it pins here; it does not pin the references refresh maps.
+	s, err := openSession(ctx, pipeline.Options{AWS: cfg, Source: src, Registry: namedRegistry(f.mf.registry, env), Rules: given})
 	if err != nil {
 		return nil, 0, err
 	}
+	m, err := s.Mapper(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	client := s.ECR
 	var plans []refreshPlan
 	refused := 0
 	for _, in := range refs {
@@ -107,7 +113,7 @@ func (f *refreshFlags) run(ctx context.Context, env Env, refs []string) ([]refre
 		plans = append(plans, p)
 	}
 	if f.yes && refused == 0 {
-		applyRefresh(ctx, client, &ecrx.Warmer{Auths: auths}, plans)
+		applyRefresh(ctx, client, &ecrx.Warmer{Auths: s.Auths}, plans)
 	}
 	return plans, refused, nil
 }

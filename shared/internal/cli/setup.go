@@ -121,17 +121,7 @@ func (f *setupFlags) open(ctx context.Context, env Env, d ciplatform.Platform, l
 	if login {
 		logins = f.loginFunc(env, d, cfg, src)
 	}
-	s, err := pipeline.Open(ctx, pipeline.Options{AWS: cfg, Source: src, Registry: namedRegistry(f.mf.registry, env), Rules: in.rules, Lock: in.lock, Login: logins})
-	if err != nil {
-		return nil, err
-	}
-	if in.rules != nil {
-		// Given rules map onto the registry the login found, which must then be a registry host.
-		if err := checkCacheRegistry(s.Registry); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	return openSession(ctx, pipeline.Options{AWS: cfg, Source: src, Registry: namedRegistry(f.mf.registry, env), Rules: in.rules, Lock: in.lock, Login: logins})
 }
 
 // loginFunc logs in as `ecr-ptc login` does (Docker config, auth file, token cache) and says so.
