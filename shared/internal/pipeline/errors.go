@@ -15,8 +15,6 @@ type UsageError struct{ Err error }
 func (u UsageError) Error() string { return u.Err.Error() }
 func (u UsageError) Unwrap() error { return u.Err }
 
-func usagef(format string, a ...any) error { return UsageError{fmt.Errorf(format, a...)} }
-
 // CredSource says where the credentials came from, for logs (never the secrets).
 type CredSource struct {
 	Kind   string // "github-oidc", "gitlab-oidc", "token-file", "assume-role", "default-chain"
