@@ -69,7 +69,18 @@ func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.C
 	if err != nil {
 		return err
 	}
-	// The auth file first: Docker's config is the one a failure must not leave half-done.
+	if err := h.writeHelpers(&res, authPath, dockerPath); err != nil {
+		return err
+	}
+	if !onPath(env.getenv("PATH"), HelperProgram) {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not on PATH, so clients cannot run it: ln -s \"$(command -v ecr-ptc)\" /usr/local/bin/%s", HelperProgram, HelperProgram))
+	}
+	return printHelperResult(env, res, asJSON)
+}
+
+// writeHelpers points the auth file, then the Docker config, at the helper for res.Registries. The
+// auth file goes first: Docker's config is the one a failure must not leave half-done.
+func (h *helperFlags) writeHelpers(res *helperResult, authPath, dockerPath string) error {
 	for _, p := range []string{authPath, dockerPath} {
 		if p == "" {
 			continue
@@ -86,10 +97,7 @@ func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.C
 			res.AuthFile = p
 		}
 	}
-	if !onPath(env.getenv("PATH"), HelperProgram) {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not on PATH, so clients cannot run it: ln -s \"$(command -v ecr-ptc)\" /usr/local/bin/%s", HelperProgram, HelperProgram))
-	}
-	return printHelperResult(env, res, asJSON)
+	return nil
 }
 
 // helperRegistries are the private registries of the logins the helper answers for.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -180,14 +181,9 @@ func newSandboxStatsCmd(env Env) *cobra.Command {
 			if reset {
 				method, url = http.MethodPost, url+"/reset"
 			}
-			req, err := http.NewRequestWithContext(cmd.Context(), method, url, nil)
+			resp, err := sandboxControl(cmd.Context(), env, method, url, nil, 10*time.Second)
 			if err != nil {
 				return err
-			}
-			req.Header.Set(sandbox.StatsTokenHeader, "Bearer "+env.getenv("ECR_PTC_SANDBOX_TOKEN"))
-			resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-			if err != nil {
-				return fmt.Errorf("cannot reach the sandbox: %v", err)
 			}
 			defer resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
@@ -210,4 +206,18 @@ func newSandboxStatsCmd(env Env) *cobra.Command {
 	cmd.Flags().BoolVar(&reset, "reset", false, "zero the counters")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the counters as JSON")
 	return cmd
+}
+
+// sandboxControl calls a running sandbox's control endpoint with its token.
+func sandboxControl(ctx context.Context, env Env, method, url string, body io.Reader, timeout time.Duration) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(sandbox.StatsTokenHeader, "Bearer "+env.getenv("ECR_PTC_SANDBOX_TOKEN"))
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the sandbox: %v", err)
+	}
+	return resp, nil
 }
