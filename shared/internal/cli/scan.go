@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -90,45 +89,21 @@ func findDockerfiles(env Env, files, dirs []string) ([]string, error) {
 	return all, nil
 }
 
-// scanPaths finds the Dockerfiles in paths, analyses each for every option set and maps what they use.
-// Files that fail are reported on stderr and counted; the others are still returned.
+// scanPaths finds the Dockerfiles in paths, analyses each for every option set and maps what they use
+// (pipeline.Scan). Files that fail are reported on stderr and counted; the others are still returned.
 func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapping.Mapper) ([]scanResult, int, error) {
 	all, err := findDockerfiles(env, files, dirs)
 	if err != nil {
 		return nil, 0, err
 	}
-	var out []scanResult
-	failed := 0
-	for _, file := range all {
-		data, err := dockerfile.ReadFile(file)
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "ecr-ptc: cannot read %v.\n", pathError(err))
-			failed++
-			continue
+	results, failed := pipeline.Scan(all, opts, m, func(e pipeline.ScanError) {
+		if e.Read {
+			fmt.Fprintf(env.Stderr, "ecr-ptc: cannot read %v.\n", pathError(e.Err))
+			return
 		}
-		seen := map[string]bool{}
-		for _, o := range opts {
-			a, err := dockerfile.Analyze(file, data, o)
-			if err != nil {
-				fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(err))
-				failed++
-				break
-			}
-			for _, u := range a.Images {
-				key := fmt.Sprint(u.Line, u.Instruction, u.Ref, u.Raw, u.Error)
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-				if u.Error != "" {
-					fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(errors.New(u.Error)))
-					failed++
-				}
-				out = append(out, pipeline.Resolve(m, u))
-			}
-		}
-	}
-	return out, failed, nil
+		fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(e.Err))
+	})
+	return results, failed, nil
 }
 
 // scanCmdFlags are the flags of scan.

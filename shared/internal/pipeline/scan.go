@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 )
@@ -38,4 +41,49 @@ func Uses(results []ImageResult) []dockerfile.ImageUse {
 		uses[i] = r.ImageUse
 	}
 	return uses
+}
+
+// ScanError is a Dockerfile that could not be read (Read) or evaluated, or an image reference in one
+// that could not be evaluated.
+type ScanError struct {
+	Read bool
+	Err  error
+}
+
+// Scan analyses each Dockerfile for every option set (one per platform) and maps what they use with m
+// (nil: no mapping), each use once. What cannot be read or evaluated goes to onError and is counted;
+// the rest is still returned.
+func Scan(files []string, opts []dockerfile.Options, m *mapping.Mapper, onError func(ScanError)) ([]ImageResult, int) {
+	var out []ImageResult
+	failed := 0
+	for _, file := range files {
+		data, err := dockerfile.ReadFile(file)
+		if err != nil {
+			onError(ScanError{Read: true, Err: err})
+			failed++
+			continue
+		}
+		seen := map[string]bool{}
+		for _, o := range opts {
+			a, err := dockerfile.Analyze(file, data, o)
+			if err != nil {
+				onError(ScanError{Err: err})
+				failed++
+				break
+			}
+			for _, u := range a.Images {
+				key := fmt.Sprint(u.Line, u.Instruction, u.Ref, u.Raw, u.Error)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				if u.Error != "" {
+					onError(ScanError{Err: errors.New(u.Error)})
+					failed++
+				}
+				out = append(out, Resolve(m, u))
+			}
+		}
+	}
+	return out, failed
 }
