@@ -134,7 +134,7 @@ func reverseMap(set rules.Set, repo string) (imageref.Ref, bool) {
 }
 
 // staleTargets collects the images to check: from the Dockerfiles under paths, or from the lock alone.
-func staleTargets(env Env, f *setupFlags, paths []string, m *mapping.Mapper, lf *lock.File) ([]target, error) {
+func staleTargets(env Env, f *staleFlags, paths []string, m *mapping.Mapper, lf *lock.File) ([]target, error) {
 	var inputs []string
 	if len(paths) == 0 && len(f.sf.files) == 0 && lf != nil {
 		for _, e := range lf.Images {
@@ -181,12 +181,29 @@ locked-behind (the lock or the Dockerfile pins an older digest: review, refresh,
 (not cached yet, or the upstream cannot be read). CACHED AT is imagePushedAt: when the cache imported
 the digest it holds. --fail-on-stale exits 1 when anything is stale or locked behind.`
 
+// staleFlags are the flags of stale.
+type staleFlags struct {
+	af          awsFlags
+	sf          scanFlags
+	mf          mapFlags
+	uf          upstreamFlags
+	lockFile    string
+	asJSON      bool
+	failOnStale bool
+}
+
+func (f *staleFlags) register(cmd *cobra.Command) {
+	f.af.add(cmd)
+	f.sf.add(cmd, true)
+	f.mf.add(cmd)
+	f.uf.add(cmd)
+	cmd.Flags().StringVar(&f.lockFile, "lock", "", "the lock file (ecr-ptc.lock.json): compare its pins too; alone, check the images it pins")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the results as JSON")
+	cmd.Flags().BoolVar(&f.failOnStale, "fail-on-stale", false, "exit 1 when an image is stale or locked behind")
+}
+
 func newStaleCmd(env Env) *cobra.Command {
-	var (
-		f          setupFlags
-		uf         upstreamFlags
-		failOnStal bool
-	)
+	var f staleFlags
 	cmd := &cobra.Command{
 		Use:   "stale [PATH...] [--lock FILE] [--json] [--fail-on-stale]",
 		Short: "Tell which cached tags (and locked digests) are behind their upstream tag",
@@ -194,7 +211,7 @@ func newStaleCmd(env Env) *cobra.Command {
 		Example: `  ecr-ptc stale .
   ecr-ptc stale --lock ecr-ptc.lock.json --json --fail-on-stale`,
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			results, err := checkStale(cmd.Context(), env, &f, uf, paths)
+			results, err := checkStale(cmd.Context(), env, &f, paths)
 			if err != nil {
 				return err
 			}
@@ -208,26 +225,20 @@ func newStaleCmd(env Env) *cobra.Command {
 			} else {
 				printStale(env, results)
 			}
-			if n := freshness.Failing(results); n > 0 && failOnStal {
+			if n := freshness.Failing(results); n > 0 && f.failOnStale {
 				fmt.Fprintf(env.Stderr, "ecr-ptc: %d image(s) stale or locked behind their upstream tag.\n", n)
 				return exitError{ExitFailure}
 			}
 			return nil
 		},
 	}
-	f.af.add(cmd)
-	f.sf.add(cmd, true)
-	f.mf.add(cmd)
-	uf.add(cmd)
-	cmd.Flags().StringVar(&f.lockFile, "lock", "", "the lock file (ecr-ptc.lock.json): compare its pins too; alone, check the images it pins")
-	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the results as JSON")
-	cmd.Flags().BoolVar(&failOnStal, "fail-on-stale", false, "exit 1 when an image is stale or locked behind")
+	f.register(cmd)
 	return cmd
 }
 
 // checkStale compares the cached digest of every target with its upstream tag and the lock's pin.
-func checkStale(ctx context.Context, env Env, f *setupFlags, uf upstreamFlags, paths []string) ([]freshness.Result, error) {
-	head, ov, err := uf.head(env)
+func checkStale(ctx context.Context, env Env, f *staleFlags, paths []string) ([]freshness.Result, error) {
+	head, ov, err := f.uf.head(env)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +278,7 @@ func checkStale(ctx context.Context, env Env, f *setupFlags, uf upstreamFlags, p
 }
 
 // cacheMapper maps onto the cache registry with the account's rules (or --rules/--rule).
-func cacheMapper(ctx context.Context, env Env, f *setupFlags, client *ecr.Client, region string, src credSource) (*mapping.Mapper, error) {
+func cacheMapper(ctx context.Context, env Env, f *staleFlags, client *ecr.Client, region string, src credSource) (*mapping.Mapper, error) {
 	registry := cacheRegistry(f.mf.registry, env, nil, region)
 	if registry == "" {
 		auths, err := ecrx.Login(ctx, client)
