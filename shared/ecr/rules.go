@@ -136,6 +136,12 @@ func Ensure(ctx context.Context, client EnsureAPI, want rules.Rule) (EnsureResul
 	if err != nil {
 		return EnsureResult{}, err
 	}
+	return EnsureKnown(ctx, client, existing, want)
+}
+
+// EnsureKnown is Ensure against rules the caller has listed already: one listing serves many wants.
+// A rule created since that listing is met as PullThroughCacheRuleAlreadyExistsException and checked.
+func EnsureKnown(ctx context.Context, client EnsureAPI, existing rules.Set, want rules.Rule) (EnsureResult, error) {
 	if r, ok := matching(existing, want); ok {
 		return EnsureResult{Rule: r, Action: Existed}, nil
 	}

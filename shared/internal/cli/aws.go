@@ -3,13 +3,12 @@ package cli
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -49,17 +48,7 @@ func (f *awsFlags) add(cmd *cobra.Command) {
 }
 
 // credSource says where the credentials came from, for logs (never the secrets).
-type credSource struct {
-	Kind   string // "github-oidc", "gitlab-oidc", "token-file", "assume-role", "default-chain"
-	Detail string
-}
-
-func (c credSource) String() string {
-	if c.Detail == "" {
-		return c.Kind
-	}
-	return c.Kind + " (" + c.Detail + ")"
-}
+type credSource = pipeline.CredSource
 
 // loadAWS builds the SDK configuration. Sources, in order: a role assumed with a web identity — GitHub
 // Actions OIDC, a GitLab id_tokens variable, AWS_WEB_IDENTITY_TOKEN_FILE — then the SDK's default chain
@@ -97,6 +86,12 @@ func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource
 	if role == "" {
 		return cfg, credSource{Kind: "default-chain", Detail: defaultChainHint(env)}, nil
 	}
+	return f.assumeRole(env, cfg, role, tokenFile, irsa)
+}
+
+// assumeRole makes cfg assume role with a web identity — the token file of EKS's pair, the CI
+// platform's OIDC token, a token file — or, with none, with the default chain's credentials.
+func (f *awsFlags) assumeRole(env Env, cfg aws.Config, role, tokenFile string, irsa bool) (aws.Config, credSource, error) {
 	w := awscreds.WebIdentity{RoleARN: role, SessionName: f.session(env), Duration: f.duration, Policy: f.sessionPolicy}
 	var src credSource
 	platformToken := ciplatform.IDTokenFor(env.Platforms, env.getenv, ciplatform.TokenRequest{Audience: f.audience, Variable: f.idTokenVar, HaveTokenFile: tokenFile != ""})
@@ -145,13 +140,4 @@ func defaultChainHint(env Env) string {
 }
 
 // credentialsError explains a failure to get credentials in one sentence.
-func credentialsError(err error, src credSource) error {
-	var ae *awscreds.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	if strings.Contains(err.Error(), ecrx.NoCredentials) || strings.Contains(err.Error(), "failed to refresh cached credentials") {
-		return fmt.Errorf("no AWS credentials (%s): in GitHub Actions pass role-to-assume with `permissions: id-token: write`; in GitLab pass --role-arn with an id_tokens variable; on CodeBuild the service role is used; locally configure a profile or AWS_ACCESS_KEY_ID", src)
-	}
-	return err
-}
+func credentialsError(err error, src credSource) error { return pipeline.CredentialsError(err, src) }

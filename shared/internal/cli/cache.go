@@ -77,6 +77,13 @@ func (f *cacheRuleFlags) setup(ctx context.Context, env Env) (*ecr.Client, []str
 	return client, prefixes, src, nil
 }
 
+const cacheReportLong = `cache report lists every repository the pull-through cache rules created (matched by the rules'
+prefixes): images (untagged ones are old digests of moved tags and index children), stored bytes (the sum
+of imageSizeInBytes: an upper bound, ECR stores shared layers once), the last pull (lastRecordedPullTime,
+which ECR updates about once a day), images not pulled for --unpulled-days, whether a lifecycle policy
+applies, the estimated monthly storage cost, and what a policy expiring untagged images after a day and
+unpulled ones after --unpulled-days would save. --markdown renders it for a CI step summary.`
+
 func newCacheReportCmd(env Env) *cobra.Command {
 	var (
 		f            cacheRuleFlags
@@ -87,24 +94,13 @@ func newCacheReportCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report [--json|--markdown] [--price-per-gb-month 0.10] [--unpulled-days 90]",
 		Short: "Every repository the cache rules created: images, storage, last pull, lifecycle policy, cost",
-		Long: `cache report lists every repository the pull-through cache rules created (matched by the rules'
-prefixes): images (untagged ones are old digests of moved tags and index children), stored bytes (the sum
-of imageSizeInBytes: an upper bound, ECR stores shared layers once), the last pull (lastRecordedPullTime,
-which ECR updates about once a day), images not pulled for --unpulled-days, whether a lifecycle policy
-applies, the estimated monthly storage cost, and what a policy expiring untagged images after a day and
-unpulled ones after --unpulled-days would save. --markdown renders it for a CI step summary.`,
+		Long:  cacheReportLong,
 		Example: `  ecr-ptc cache report
   ecr-ptc cache report --markdown >> "$GITHUB_STEP_SUMMARY"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if asJSON && md {
-				return usagef("use --json or --markdown, not both")
-			}
-			if math.IsNaN(price) || math.IsInf(price, 0) || price < 0 || price > 1000 {
-				return usagef("--price-per-gb-month %v must be a price in USD between 0 and 1000", price)
-			}
-			if unpulledDays < 1 || unpulledDays > 3650 {
-				return usagef("--unpulled-days %d must be between 1 and 3650", unpulledDays)
+			if err := checkCacheReportFlags(asJSON, md, price, unpulledDays); err != nil {
+				return err
 			}
 			ctx := cmd.Context()
 			client, prefixes, src, err := f.setup(ctx, env)
@@ -183,6 +179,14 @@ func printCacheMarkdown(env Env, rep cachecost.Report) {
 	}
 }
 
+const cacheLifecycleLong = `cache lifecycle gives every existing cache repository (matched by the rules' prefixes) a lifecycle policy
+that expires untagged images N days after they were cached (the old digests a moved tag leaves behind)
+and any image not pulled for M days (the cache imports it again on the next pull), and creates or
+updates a repository creation template per rule prefix (appliedFor PULL_THROUGH_CACHE) carrying the same
+policy for the repositories the cache creates later. Without --apply it shows the diff and changes
+nothing; running it again changes nothing. Templates apply only to repositories created after them, and
+tags on templates have broken pull-through cache imports before: ecr-ptc's templates carry no tags.`
+
 func newCacheLifecycleCmd(env Env) *cobra.Command {
 	var (
 		f                      cacheRuleFlags
@@ -192,13 +196,7 @@ func newCacheLifecycleCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lifecycle --expire-untagged-days N --expire-unpulled-days M [--apply] [--json]",
 		Short: "Put a lifecycle policy on the cache repositories and a creation template for future ones",
-		Long: `cache lifecycle gives every existing cache repository (matched by the rules' prefixes) a lifecycle policy
-that expires untagged images N days after they were cached (the old digests a moved tag leaves behind)
-and any image not pulled for M days (the cache imports it again on the next pull), and creates or
-updates a repository creation template per rule prefix (appliedFor PULL_THROUGH_CACHE) carrying the same
-policy for the repositories the cache creates later. Without --apply it shows the diff and changes
-nothing; running it again changes nothing. Templates apply only to repositories created after them, and
-tags on templates have broken pull-through cache imports before: ecr-ptc's templates carry no tags.`,
+		Long:  cacheLifecycleLong,
 		Example: `  ecr-ptc cache lifecycle --expire-untagged-days 1 --expire-unpulled-days 90
   ecr-ptc cache lifecycle --expire-untagged-days 1 --expire-unpulled-days 90 --apply`,
 		Args: cobra.NoArgs,
@@ -288,4 +286,18 @@ func printLifecycle(env Env, changes []cachecost.Change, applied bool) {
 	default:
 		fmt.Fprintf(env.Stderr, "dry run: %d change(s) not made; pass --apply to make them.\n", pending)
 	}
+}
+
+// checkCacheReportFlags refuses `cache report` values before any call.
+func checkCacheReportFlags(asJSON, md bool, price float64, unpulledDays int) error {
+	if asJSON && md {
+		return usagef("use --json or --markdown, not both")
+	}
+	if math.IsNaN(price) || math.IsInf(price, 0) || price < 0 || price > 1000 {
+		return usagef("--price-per-gb-month %v must be a price in USD between 0 and 1000", price)
+	}
+	if unpulledDays < 1 || unpulledDays > 3650 {
+		return usagef("--unpulled-days %d must be between 1 and 3650", unpulledDays)
+	}
+	return nil
 }

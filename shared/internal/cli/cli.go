@@ -3,6 +3,11 @@
 // does both through the Env it is given, so tests drive it without a process. It knows CI platforms only
 // through the ciplatform.Platforms in its Env (the main passes actions/, gitlab/ and codebuild/), and it is
 // internal: not an API, and the doors do not import it.
+//
+// Each command is a flags struct (flags only, registered on the command) and a short RunE that checks
+// the flags, turns flags and variables into values (AWS configuration, credential source, CI platform,
+// the Dockerfiles scanned), calls one function of shared/internal/pipeline, where the use cases live
+// over a pipeline.Session, and prints what comes back.
 package cli
 
 import (
@@ -14,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 
 	clog "github.com/containerd/log"
 	"github.com/spf13/cobra"
@@ -82,7 +88,8 @@ func Main(ctx context.Context, args []string, env Env) int {
 	}
 	fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(err))
 	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	var pe pipeline.UsageError
+	if errors.As(err, &ue) || errors.As(err, &pe) || isCobraUsage(err) {
 		fmt.Fprintln(env.Stderr, "Run 'ecr-ptc --help' for usage.")
 		return ExitUsage
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 	"github.com/ecr-ptc/ecr-ptc/shared/safefile"
@@ -35,20 +37,48 @@ func (f *mapFlags) given(env Env) bool {
 
 // mapper builds the Mapper the flags describe; a rules file wins over --rule, which wins over defaults.
 func (f *mapFlags) mapper(env Env, extra ...mapping.Option) (*mapping.Mapper, error) {
-	registry := f.registry
-	if registry == "" {
-		registry = env.getenv("ECR_PTC_REGISTRY")
+	registry := namedRegistry(f.registry, env)
+	if err := checkCacheRegistry(registry); err != nil {
+		return nil, err
 	}
-	if registry == "" {
-		return nil, usagef("--registry is required (the cache registry host, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com)")
-	}
-	if strings.ContainsAny(mapping.NormalizeRegistry(registry), "/ ") {
-		return nil, usagef("--registry %q must be a host[:port] without a path", clipArg(registry))
-	}
-	if err := validRegistry("--registry", registry); err != nil {
+	set, err := f.ruleSet()
+	if err != nil {
 		return nil, err
 	}
 	var opts []mapping.Option
+	if set != nil {
+		opts = append(opts, mapping.WithRules(*set))
+	}
+	return mapping.New(registry, append(opts, extra...)...), nil
+}
+
+// mapperFor maps onto registry with --rules/--rule when given, else with the registry's live rules.
+func (f *mapFlags) mapperFor(ctx context.Context, env Env, client ecrx.DescribeRulesAPI, registry string, src credSource) (*mapping.Mapper, error) {
+	if f.rulesFile != "" || len(f.rules) > 0 {
+		mf := *f
+		mf.registry = registry
+		return mf.mapper(env)
+	}
+	set, err := ecrx.ListRules(ctx, client)
+	if err != nil {
+		return nil, credentialsError(err, src)
+	}
+	return mapping.New(registry, mapping.WithRules(set)), nil
+}
+
+// checkCacheRegistry refuses a missing cache registry or one that is not a host[:port].
+func checkCacheRegistry(registry string) error {
+	if registry == "" {
+		return usagef("--registry is required (the cache registry host, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com)")
+	}
+	if strings.ContainsAny(mapping.NormalizeRegistry(registry), "/ ") {
+		return usagef("--registry %q must be a host[:port] without a path", clipArg(registry))
+	}
+	return validRegistry("--registry", registry)
+}
+
+// ruleSet is the rule set --rules or --rule give; nil when neither is given.
+func (f *mapFlags) ruleSet() (*rules.Set, error) {
 	switch {
 	case f.rulesFile != "" && len(f.rules) > 0:
 		return nil, usagef("use --rules or --rule, not both")
@@ -61,7 +91,7 @@ func (f *mapFlags) mapper(env Env, extra ...mapping.Option) (*mapping.Mapper, er
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, mapping.WithRules(set))
+		return &set, nil
 	case len(f.rules) > 0:
 		set, err := rules.ParseSpec(strings.Join(f.rules, ","))
 		if err != nil {
@@ -70,9 +100,9 @@ func (f *mapFlags) mapper(env Env, extra ...mapping.Option) (*mapping.Mapper, er
 		if err := checkRuleUpstreams(set); err != nil {
 			return nil, err
 		}
-		opts = append(opts, mapping.WithRules(set))
+		return &set, nil
 	}
-	return mapping.New(registry, append(opts, extra...)...), nil
+	return nil, nil
 }
 
 // pathError drops Go's "open " prefix so the message reads "x: no such file or directory".

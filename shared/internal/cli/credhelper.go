@@ -2,6 +2,7 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,15 +30,7 @@ func HelperArgs(argv0 string, args []string) []string {
 // errCredentialsNotFound): Docker then pulls anonymously instead of failing.
 const notFound = "credentials not found in native keychain"
 
-func newCredentialHelperCmd(env Env) *cobra.Command {
-	var (
-		af         awsFlags
-		tokenCache string
-	)
-	cmd := &cobra.Command{
-		Use:   "credential-helper get|list|store|erase",
-		Short: "Answer Docker's credential-helper protocol with ECR tokens fetched on demand",
-		Long: `credential-helper is ecr-ptc as a Docker credential helper, the way amazon-ecr-credential-helper works:
+const credentialHelperLong = `credential-helper is ecr-ptc as a Docker credential helper, the way amazon-ecr-credential-helper works:
 Docker, BuildKit (buildctl, buildx) and other clients run "docker-credential-ecr-ptc get" with the
 registry on stdin whenever they need a login, so no password is stored and a long build never outlives
 its 12-hour token. Link the binary under that name on PATH and point config.json at it
@@ -49,58 +42,25 @@ get answers for private ECR registry hosts and for $ECR_PTC_REGISTRY (the sandbo
 sources every command uses (--role-arn or $ECR_PTC_ROLE_ARN with the CI job's OIDC token, else the
 default chain). Tokens are cached in --token-cache ($ECR_PTC_TOKEN_CACHE, else $RUNNER_TEMP/ecr-ptc-tokens, else
 $XDG_CACHE_HOME/ecr-ptc/tokens or ~/.cache/ecr-ptc/tokens; yours, mode 0700) and renewed at half-life. list names $ECR_PTC_REGISTRY.
-store and erase are refused: 'docker login' and 'docker logout' have nothing to store.`,
-		Args: cobra.ExactArgs(1),
+store and erase are refused: 'docker login' and 'docker logout' have nothing to store.`
+
+// credHelperFlags are the flags of credential-helper.
+type credHelperFlags struct {
+	af         awsFlags
+	tokenCache string
+}
+
+func newCredentialHelperCmd(env Env) *cobra.Command {
+	var f credHelperFlags
+	cmd := &cobra.Command{
+		Use:   "credential-helper get|list|store|erase",
+		Short: "Answer Docker's credential-helper protocol with ECR tokens fetched on demand",
+		Long:  credentialHelperLong,
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// The protocol: the answer, or a one-line error, on stdout; exit 1 on failure.
-			fail := func(msg string) error {
-				fmt.Fprintln(env.Stdout, msg)
-				return exitError{ExitFailure}
-			}
 			switch args[0] {
 			case "get":
-				data, err := io.ReadAll(io.LimitReader(env.Stdin, 4096))
-				if err != nil {
-					return fail("cannot read the server URL from stdin")
-				}
-				server := strings.TrimSpace(string(data))
-				host := serverHost(server)
-				if host == "" {
-					return fail(notFound)
-				}
-				var regs []string
-				name, _, _ := strings.Cut(host, ":")
-				switch {
-				case isECRHost(name):
-					regs = []string{host}
-				case host == serverHost(env.getenv("ECR_PTC_REGISTRY")):
-					// The caller's own registry under another name (the sandbox on loopback).
-				default:
-					return fail(notFound)
-				}
-				// Nothing but the token cache is written: no config.json, no $REGISTRY_AUTH_FILE.
-				quiet := env
-				quiet.Getenv = func(k string) string {
-					if k == "REGISTRY_AUTH_FILE" {
-						return ""
-					}
-					return env.getenv(k)
-				}
-				lf := loginFlags{registries: regs, noDocker: true, ci: "none", tokenCache: cmp.Or(tokenCache, helperCacheDir(env))}
-				cfg, src, err := af.loadAWS(cmd.Context(), quiet)
-				if err != nil {
-					return fail("ecr-ptc: " + sentence(err))
-				}
-				res, err := lf.login(cmd.Context(), quiet, cfg, src)
-				if err != nil {
-					return fail("ecr-ptc: " + sentence(err))
-				}
-				for _, a := range res.Registries {
-					if a.Host == host {
-						return json.NewEncoder(env.Stdout).Encode(map[string]string{"ServerURL": server, "Username": a.Username, "Secret": a.Password})
-					}
-				}
-				return fail(notFound)
+				return f.get(cmd.Context(), env)
 			case "list":
 				out := map[string]string{}
 				if h := serverHost(env.getenv("ECR_PTC_REGISTRY")); h != "" {
@@ -109,15 +69,67 @@ store and erase are refused: 'docker login' and 'docker logout' have nothing to 
 				return json.NewEncoder(env.Stdout).Encode(out)
 			case "store", "erase":
 				_, _ = io.Copy(io.Discard, io.LimitReader(env.Stdin, 1<<16))
-				return fail("ecr-ptc gets ECR tokens on demand and stores no credentials: " + args[0] + " is not supported")
+				return helperFail(env, "ecr-ptc gets ECR tokens on demand and stores no credentials: "+args[0]+" is not supported")
 			default:
 				return usagef("credential-helper: unknown action %q (want get, list, store or erase)", args[0])
 			}
 		},
 	}
-	af.add(cmd)
-	cmd.Flags().StringVar(&tokenCache, "token-cache", "", "directory caching tokens between calls (default $ECR_PTC_TOKEN_CACHE, $RUNNER_TEMP/ecr-ptc-tokens, or ~/.cache/ecr-ptc/tokens)")
+	f.af.add(cmd)
+	cmd.Flags().StringVar(&f.tokenCache, "token-cache", "", "directory caching tokens between calls (default $ECR_PTC_TOKEN_CACHE, $RUNNER_TEMP/ecr-ptc-tokens, or ~/.cache/ecr-ptc/tokens)")
 	return cmd
+}
+
+// helperFail answers the protocol's way: a one-line error on stdout, exit 1.
+func helperFail(env Env, msg string) error {
+	fmt.Fprintln(env.Stdout, msg)
+	return exitError{ExitFailure}
+}
+
+// get answers one "get": the login for the server URL on stdin, or notFound.
+func (f *credHelperFlags) get(ctx context.Context, env Env) error {
+	data, err := io.ReadAll(io.LimitReader(env.Stdin, 4096))
+	if err != nil {
+		return helperFail(env, "cannot read the server URL from stdin")
+	}
+	server := strings.TrimSpace(string(data))
+	host := serverHost(server)
+	if host == "" {
+		return helperFail(env, notFound)
+	}
+	var regs []string
+	name, _, _ := strings.Cut(host, ":")
+	switch {
+	case isECRHost(name):
+		regs = []string{host}
+	case host == serverHost(env.getenv("ECR_PTC_REGISTRY")):
+		// The caller's own registry under another name (the sandbox on loopback).
+	default:
+		return helperFail(env, notFound)
+	}
+	// Nothing but the token cache is written: no config.json, no $REGISTRY_AUTH_FILE.
+	quiet := env
+	quiet.Getenv = func(k string) string {
+		if k == "REGISTRY_AUTH_FILE" {
+			return ""
+		}
+		return env.getenv(k)
+	}
+	lf := loginFlags{registries: regs, noDocker: true, ci: "none", tokenCache: cmp.Or(f.tokenCache, helperCacheDir(env))}
+	cfg, src, err := f.af.loadAWS(ctx, quiet)
+	if err != nil {
+		return helperFail(env, "ecr-ptc: "+sentence(err))
+	}
+	res, err := lf.login(ctx, quiet, cfg, src, loginRun{})
+	if err != nil {
+		return helperFail(env, "ecr-ptc: "+sentence(err))
+	}
+	for _, a := range res.Registries {
+		if a.Host == host {
+			return json.NewEncoder(env.Stdout).Encode(map[string]string{"ServerURL": server, "Username": a.Username, "Secret": a.Password})
+		}
+	}
+	return helperFail(env, notFound)
 }
 
 // serverHost is the registry host[:port] of a server URL as clients pass it: "host", "https://host/v2/".

@@ -36,55 +36,56 @@ func containerdHostsChecks(ctx context.Context, dir string, m *mapping.Mapper) [
 	mirrors, skipped := mirrorconfig.Mirrors(m.Rules())
 	hostsFn := config.ConfigureHosts(ctx, config.HostOptions{HostDir: config.HostDirFromRoot(dir)})
 	for _, mr := range mirrors {
-		name := "containerd hosts " + mr.Upstream
-		want := "/v2"
-		if mr.Path != "" {
-			want += "/" + mr.Path
-		}
-		fix := fmt.Sprintf("ecr-ptc mirror-config --format containerd --registry %s --dir %s", registry, dir)
-		file := filepath.Join(dir, hostDirName(mr.Upstream), "hosts.toml")
-		if why := boundedRegular(file); why != "" {
-			out = append(out, check{Name: name, Info: why + ": containerd pulls " + mr.Upstream + " without the cache", Fix: fix})
-			continue
-		}
-		hosts, err := hostsFn(mr.Upstream)
-		if err != nil {
-			out = append(out, check{Name: name, Info: fmt.Sprintf("%s does not parse: %v", file, oneLine(err.Error())), Fix: fix})
-			continue
-		}
-		if len(hosts) == 0 || hosts[0].Host != registry {
-			out = append(out, check{Name: name, Info: fmt.Sprintf("%s does not send %s to the cache %s first", file, mr.Upstream, registry), Fix: fix})
-			continue
-		}
-		h := hosts[0]
-		var problems []string
-		if h.Path != want {
-			p := fmt.Sprintf("the cache path is %s, the rule needs %s", h.Path, want)
-			if strings.HasSuffix(h.Path, "/v2") && h.Path != "/v2" {
-				p += " (override_path = true is missing, so containerd appended /v2)"
-			}
-			problems = append(problems, p)
-		}
-		if h.Scheme != scheme {
-			problems = append(problems, fmt.Sprintf("the cache is reached over %s, not %s", h.Scheme, scheme))
-		}
-		if h.Capabilities&docker.HostCapabilityPull == 0 || h.Capabilities&docker.HostCapabilityResolve == 0 {
-			problems = append(problems, `capabilities must include "pull" and "resolve"`)
-		}
-		if len(problems) > 0 {
-			out = append(out, check{Name: name, Info: file + ": " + strings.Join(problems, "; "), Fix: fix})
-			continue
-		}
-		info := fmt.Sprintf("%s://%s%s", h.Scheme, h.Host, h.Path)
-		if last := hosts[len(hosts)-1]; len(hosts) > 1 {
-			info += fmt.Sprintf("; after a cache error containerd pulls from %s://%s without saying so", last.Scheme, last.Host)
-		}
-		out = append(out, check{Name: name, OK: true, Info: info})
+		out = append(out, hostsCheck(dir, registry, scheme, mr, hostsFn))
 	}
 	for _, s := range skipped {
 		out = append(out, check{Name: "containerd hosts " + s.Upstream, OK: true, Info: "no mirror possible for the rule " + s.Prefix + ": " + s.Reason})
 	}
 	return out
+}
+
+// hostsCheck checks one upstream's hosts.toml: the cache first, at the rule's path, able to pull and resolve.
+func hostsCheck(dir, registry, scheme string, mr mirrorconfig.Mirror, hostsFn docker.RegistryHosts) check {
+	name := "containerd hosts " + mr.Upstream
+	want := "/v2"
+	if mr.Path != "" {
+		want += "/" + mr.Path
+	}
+	fix := fmt.Sprintf("ecr-ptc mirror-config --format containerd --registry %s --dir %s", registry, dir)
+	file := filepath.Join(dir, hostDirName(mr.Upstream), "hosts.toml")
+	if why := boundedRegular(file); why != "" {
+		return check{Name: name, Info: why + ": containerd pulls " + mr.Upstream + " without the cache", Fix: fix}
+	}
+	hosts, err := hostsFn(mr.Upstream)
+	if err != nil {
+		return check{Name: name, Info: fmt.Sprintf("%s does not parse: %v", file, oneLine(err.Error())), Fix: fix}
+	}
+	if len(hosts) == 0 || hosts[0].Host != registry {
+		return check{Name: name, Info: fmt.Sprintf("%s does not send %s to the cache %s first", file, mr.Upstream, registry), Fix: fix}
+	}
+	h := hosts[0]
+	var problems []string
+	if h.Path != want {
+		p := fmt.Sprintf("the cache path is %s, the rule needs %s", h.Path, want)
+		if strings.HasSuffix(h.Path, "/v2") && h.Path != "/v2" {
+			p += " (override_path = true is missing, so containerd appended /v2)"
+		}
+		problems = append(problems, p)
+	}
+	if h.Scheme != scheme {
+		problems = append(problems, fmt.Sprintf("the cache is reached over %s, not %s", h.Scheme, scheme))
+	}
+	if h.Capabilities&docker.HostCapabilityPull == 0 || h.Capabilities&docker.HostCapabilityResolve == 0 {
+		problems = append(problems, `capabilities must include "pull" and "resolve"`)
+	}
+	if len(problems) > 0 {
+		return check{Name: name, Info: file + ": " + strings.Join(problems, "; "), Fix: fix}
+	}
+	info := fmt.Sprintf("%s://%s%s", h.Scheme, h.Host, h.Path)
+	if last := hosts[len(hosts)-1]; len(hosts) > 1 {
+		info += fmt.Sprintf("; after a cache error containerd pulls from %s://%s without saying so", last.Scheme, last.Host)
+	}
+	return check{Name: name, OK: true, Info: info}
 }
 
 // hostDirName is containerd's directory name for a host ("host:port" becomes "host_port_").

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -30,8 +31,12 @@ type loginFlags struct {
 	authFile     string
 	tokenCache   string
 	ci           string
-	door         ciplatform.Platform // set from ci before login; masks the passwords
-	fresh        bool                // skip the token cache: the registry refused the cached token
+}
+
+// loginRun is how one login runs, beside the flags.
+type loginRun struct {
+	door  ciplatform.Platform // the platform --ci names; masks the passwords
+	fresh bool                // skip the token cache: the registry refused the cached token
 	// aliases are more registry hosts to log in to under the host given (the cache registry's FIPS or
 	// dual-stack host, from setup's --registry).
 	aliases []string
@@ -56,25 +61,14 @@ type loginResult struct {
 	Warnings     []string    `json:"warnings,omitempty"`
 }
 
-// cacheRegistry picks the cache registry: --registry, $ECR_PTC_REGISTRY, else the registry of the logins
-// that is a private ECR registry in region (the caller's own), else the first one that is not ECR Public —
-// ECR Public is a registry to log in to, never the cache.
+// cacheRegistry picks the cache registry: --registry, $ECR_PTC_REGISTRY, else one of the logins'
+// (pipeline.CacheRegistry).
 func cacheRegistry(explicit string, env Env, auths []ecrx.Auth, region string) string {
-	if r := cmp.Or(explicit, env.getenv("ECR_PTC_REGISTRY")); r != "" {
-		return r
-	}
-	for _, a := range auths {
-		if reg, ok := imageref.ParseECRHost(a.Host); ok && reg.Region == region {
-			return a.Host
-		}
-	}
-	for _, a := range auths {
-		if a.Host != ecrx.PublicHost {
-			return a.Host
-		}
-	}
-	return ""
+	return pipeline.CacheRegistry(namedRegistry(explicit, env), auths, region)
 }
+
+// namedRegistry is the cache registry the user named: --registry, else $ECR_PTC_REGISTRY.
+func namedRegistry(flag string, env Env) string { return cmp.Or(flag, env.getenv("ECR_PTC_REGISTRY")) }
 
 // regionRequest is one GetAuthorizationToken call: a region and the accounts in it, or ECR Public.
 type regionRequest struct {
@@ -118,7 +112,7 @@ func (f *loginFlags) plan(defaultRegion string) ([]regionRequest, error) {
 }
 
 // login gets (or reuses) the tokens and writes the auth files.
-func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src credSource) (loginResult, error) {
+func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src credSource, run loginRun) (loginResult, error) {
 	var res loginResult
 	if err := f.checkDestinations(env); err != nil {
 		return res, err
@@ -137,45 +131,59 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 	// (GetCallerIdentity): the cache directory is a file system, not a credential, and a token planted
 	// or left there by someone else must never stand in for a login.
 	identity, account := "", ""
-	if cache.Dir != "" && !f.fresh {
+	if cache.Dir != "" && !run.fresh {
 		if id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err == nil {
 			identity, account = stableIdentity(aws.ToString(id.Arn)), aws.ToString(id.Account)
 		}
 	}
 	for _, rq := range reqs {
-		key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), identity, rq.accounts)
-		if identity != "" {
-			if auths, ok := cache.GetFor(key, registryOf(rq, account, loopbackECR(env))); ok {
-				res.Registries, res.Cached = append(res.Registries, auths...), true
-				continue
-			}
+		if err := f.loginTo(ctx, env, cfg, src, rq, cache, identity, account, &res); err != nil {
+			return res, err
 		}
-		var auths []ecrx.Auth
-		if rq.public {
-			a, err := ecrx.LoginPublic(ctx, ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) { o.Region = rq.region }))
-			if err != nil {
-				return res, credentialsError(err, src)
-			}
-			auths = []ecrx.Auth{a}
-		} else {
-			client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = rq.region })
-			if auths, err = ecrx.Login(ctx, client, rq.accounts...); err != nil {
-				return res, credentialsError(err, src)
-			}
-		}
-		if identity == "" {
-			// Unproved identity (the STS call failed): nothing is cached under it.
-		} else if err := cache.Put(key, auths); err != nil {
-			res.Warnings = append(res.Warnings, "cannot cache the login token: "+err.Error())
-		}
-		res.Registries = append(res.Registries, auths...)
 	}
-	res.Registries = withHostAliases(res.Registries, append(slices.Clone(f.registries), f.aliases...))
-	if f.door != nil {
+	res.Registries = withHostAliases(res.Registries, append(slices.Clone(f.registries), run.aliases...))
+	if run.door != nil {
 		for _, a := range res.Registries {
-			f.door.Mask(a.Password)
+			run.door.Mask(a.Password)
 		}
 	}
+	return res, f.writeLogins(env, &res)
+}
+
+// loginTo gets the tokens of one request, from the cache when the proven identity has them there.
+func (f *loginFlags) loginTo(ctx context.Context, env Env, cfg aws.Config, src credSource, rq regionRequest, cache ecrx.TokenCache, identity, account string, res *loginResult) error {
+	key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), identity, rq.accounts)
+	if identity != "" {
+		if auths, ok := cache.GetFor(key, registryOf(rq, account, loopbackECR(env))); ok {
+			res.Registries, res.Cached = append(res.Registries, auths...), true
+			return nil
+		}
+	}
+	var auths []ecrx.Auth
+	if rq.public {
+		a, err := ecrx.LoginPublic(ctx, ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) { o.Region = rq.region }))
+		if err != nil {
+			return credentialsError(err, src)
+		}
+		auths = []ecrx.Auth{a}
+	} else {
+		client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = rq.region })
+		var err error
+		if auths, err = ecrx.Login(ctx, client, rq.accounts...); err != nil {
+			return credentialsError(err, src)
+		}
+	}
+	if identity == "" {
+		// Unproved identity (the STS call failed): nothing is cached under it.
+	} else if err := cache.Put(key, auths); err != nil {
+		res.Warnings = append(res.Warnings, "cannot cache the login token: "+err.Error())
+	}
+	res.Registries = append(res.Registries, auths...)
+	return nil
+}
+
+// writeLogins writes the Docker config and the containers auth file, checking both before either.
+func (f *loginFlags) writeLogins(env Env, res *loginResult) error {
 	creds := make([]authfile.Credential, len(res.Registries))
 	for i, a := range res.Registries {
 		creds[i] = authfile.Credential{Host: a.Host, Username: a.Username, Password: a.Password}
@@ -189,24 +197,24 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 	for _, p := range []string{dockerPath, authPath} {
 		if p != "" {
 			if err := authfile.Check(p); err != nil {
-				return res, err
+				return err
 			}
 		}
 	}
 	if dockerPath != "" {
 		w, err := authfile.Write(dockerPath, creds)
 		if err != nil {
-			return res, err
+			return err
 		}
 		res.DockerConfig, res.Warnings = dockerPath, append(res.Warnings, w.Warnings...)
 	}
 	if authPath != "" {
 		if _, err := authfile.Write(authPath, creds); err != nil {
-			return res, err
+			return err
 		}
 		res.AuthFile = authPath
 	}
-	return res, nil
+	return nil
 }
 
 // stableIdentity is the caller's ARN without an assumed role's session name, which may differ from
@@ -267,6 +275,12 @@ func loopbackECR(env Env) bool {
 	return err == nil && u.Host != "" && imageref.IsLoopbackHost(u.Host)
 }
 
+const loginLong = `login calls ECR GetAuthorizationToken for each registry (accounts and regions; the caller's registry by
+default) and merges the logins into the Docker config ($DOCKER_CONFIG/config.json, mode 0600, other
+registries' entries untouched) and, with --auth-file or $REGISTRY_AUTH_FILE, a containers auth file.
+Tokens last 12 hours; within one job they are cached (--token-cache) and reused until half-life.
+Credentials come from the CI job's OIDC token when --role-arn is given, else from the default chain.`
+
 func newLoginCmd(env Env) *cobra.Command {
 	var (
 		af     awsFlags
@@ -277,12 +291,8 @@ func newLoginCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login [--registries ACCOUNT|HOST,...] [--docker-config DIR] [--auth-file FILE]",
 		Short: "Log in to ECR registries for Docker, BuildKit, podman and buildah",
-		Long: `login calls ECR GetAuthorizationToken for each registry (accounts and regions; the caller's registry by
-default) and merges the logins into the Docker config ($DOCKER_CONFIG/config.json, mode 0600, other
-registries' entries untouched) and, with --auth-file or $REGISTRY_AUTH_FILE, a containers auth file.
-Tokens last 12 hours; within one job they are cached (--token-cache) and reused until half-life.
-Credentials come from the CI job's OIDC token when --role-arn is given, else from the default chain.`,
-		Args: cobra.NoArgs,
+		Long:  loginLong,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			d, err := door(env, lf.ci)
@@ -293,30 +303,14 @@ Credentials come from the CI job's OIDC token when --role-arn is given, else fro
 			if err != nil {
 				return err
 			}
-			lf.door = d
 			if hf.helper {
-				return hf.run(ctx, env, lf, withMasks(cfg, d), src, asJSON)
+				return hf.run(ctx, env, lf, withMasks(cfg, d), src, loginRun{door: d}, asJSON)
 			}
-			res, err := lf.login(ctx, env, withMasks(cfg, d), src)
+			res, err := lf.login(ctx, env, withMasks(cfg, d), src, loginRun{door: d})
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(env.Stdout, res)
-			}
-			for _, a := range res.Registries {
-				fmt.Fprintf(env.Stdout, "Logged in to %s (token valid until %s)\n", a.Host, a.ExpiresAt.UTC().Format(time.RFC3339))
-			}
-			if res.DockerConfig != "" {
-				fmt.Fprintf(env.Stderr, "wrote %s\n", res.DockerConfig)
-			}
-			if res.AuthFile != "" {
-				fmt.Fprintf(env.Stderr, "wrote %s\n", res.AuthFile)
-			}
-			for _, w := range res.Warnings {
-				fmt.Fprintln(env.Stderr, "warning: "+w)
-			}
-			return nil
+			return printLogin(env, res, asJSON)
 		},
 	}
 	af.add(cmd)
@@ -324,4 +318,24 @@ Credentials come from the CI job's OIDC token when --role-arn is given, else fro
 	hf.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the registries and files as JSON (never the password)")
 	return cmd
+}
+
+// printLogin says where the logins went (never the password), or prints them as JSON.
+func printLogin(env Env, res loginResult, asJSON bool) error {
+	if asJSON {
+		return writeJSON(env.Stdout, res)
+	}
+	for _, a := range res.Registries {
+		fmt.Fprintf(env.Stdout, "Logged in to %s (token valid until %s)\n", a.Host, a.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if res.DockerConfig != "" {
+		fmt.Fprintf(env.Stderr, "wrote %s\n", res.DockerConfig)
+	}
+	if res.AuthFile != "" {
+		fmt.Fprintf(env.Stderr, "wrote %s\n", res.AuthFile)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(env.Stderr, "warning: "+w)
+	}
+	return nil
 }

@@ -37,7 +37,7 @@ type helperResult struct {
 
 // run logs in once (which proves the credentials work and fills the token cache), then writes
 // credHelpers entries for the registries into the Docker config and the containers auth file.
-func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.Config, src credSource, asJSON bool) error {
+func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.Config, src credSource, run loginRun, asJSON bool) error {
 	dockerPath := ""
 	if !lf.noDocker {
 		dockerPath = authfile.DockerConfigPath(cmp.Or(lf.dockerConfig, env.getenv("DOCKER_CONFIG")), env.getenv("HOME"))
@@ -61,27 +61,26 @@ func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.C
 	if lf.tokenCache == "" {
 		lf.tokenCache = helperCacheDir(env)
 	}
-	login, err := lf.login(ctx, quiet, cfg, src)
+	login, err := lf.login(ctx, quiet, cfg, src, run)
 	if err != nil {
 		return err
 	}
-	var res helperResult
-	for _, a := range login.Registries {
-		switch {
-		case a.Host == ecrx.PublicHost:
-			res.Warnings = append(res.Warnings, "public.ecr.aws is left out: the helper answers for private registries only (pulls from it stay anonymous)")
-			continue
-		case !isECRHost(hostName(a.Host)):
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not an ECR host name: docker-credential-ecr-ptc answers for it only where $ECR_PTC_REGISTRY names it", a.Host))
-		}
-		if !slices.Contains(res.Registries, a.Host) {
-			res.Registries = append(res.Registries, a.Host)
-		}
+	res, err := helperRegistries(login.Registries)
+	if err != nil {
+		return err
 	}
-	if len(res.Registries) == 0 {
-		return fmt.Errorf("no private registry to point at the helper")
+	if err := h.writeHelpers(&res, authPath, dockerPath); err != nil {
+		return err
 	}
-	// The auth file first: Docker's config is the one a failure must not leave half-done.
+	if !onPath(env.getenv("PATH"), HelperProgram) {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not on PATH, so clients cannot run it: ln -s \"$(command -v ecr-ptc)\" /usr/local/bin/%s", HelperProgram, HelperProgram))
+	}
+	return printHelperResult(env, res, asJSON)
+}
+
+// writeHelpers points the auth file, then the Docker config, at the helper for res.Registries. The
+// auth file goes first: Docker's config is the one a failure must not leave half-done.
+func (h *helperFlags) writeHelpers(res *helperResult, authPath, dockerPath string) error {
 	for _, p := range []string{authPath, dockerPath} {
 		if p == "" {
 			continue
@@ -98,9 +97,31 @@ func (h *helperFlags) run(ctx context.Context, env Env, lf loginFlags, cfg aws.C
 			res.AuthFile = p
 		}
 	}
-	if !onPath(env.getenv("PATH"), HelperProgram) {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not on PATH, so clients cannot run it: ln -s \"$(command -v ecr-ptc)\" /usr/local/bin/%s", HelperProgram, HelperProgram))
+	return nil
+}
+
+// helperRegistries are the private registries of the logins the helper answers for.
+func helperRegistries(auths []ecrx.Auth) (helperResult, error) {
+	var res helperResult
+	for _, a := range auths {
+		switch {
+		case a.Host == ecrx.PublicHost:
+			res.Warnings = append(res.Warnings, "public.ecr.aws is left out: the helper answers for private registries only (pulls from it stay anonymous)")
+			continue
+		case !isECRHost(hostName(a.Host)):
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is not an ECR host name: docker-credential-ecr-ptc answers for it only where $ECR_PTC_REGISTRY names it", a.Host))
+		}
+		if !slices.Contains(res.Registries, a.Host) {
+			res.Registries = append(res.Registries, a.Host)
+		}
 	}
+	if len(res.Registries) == 0 {
+		return res, fmt.Errorf("no private registry to point at the helper")
+	}
+	return res, nil
+}
+
+func printHelperResult(env Env, res helperResult, asJSON bool) error {
 	if asJSON {
 		return writeJSON(env.Stdout, res)
 	}

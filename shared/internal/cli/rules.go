@@ -3,15 +3,13 @@ package cli
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
-	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
-	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 	"github.com/spf13/cobra"
 )
@@ -41,9 +39,9 @@ func newRulesListCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			set, err := ecrx.ListRules(cmd.Context(), ecr.NewFromConfig(cfg))
+			set, err := pipeline.New(pipeline.Options{AWS: cfg, Source: src}).LiveRules(cmd.Context())
 			if err != nil {
-				return credentialsError(err, src)
+				return err
 			}
 			if asJSON {
 				if set.Rules == nil {
@@ -73,16 +71,29 @@ func printRules(env Env, rs []rules.Rule) {
 	tw.Flush()
 }
 
+// ensureFlags are the flags of `rules ensure`.
+type ensureFlags struct {
+	af          awsFlags
+	sf          scanFlags
+	upstreams   []string
+	credentials []string
+	prefix      string
+	upstreamURL string
+	asJSON      bool
+}
+
+func (f *ensureFlags) register(cmd *cobra.Command) {
+	f.af.add(cmd)
+	f.sf.add(cmd, true)
+	cmd.Flags().StringArrayVar(&f.upstreams, "upstream", nil, "an upstream to create a rule for (repeatable)")
+	cmd.Flags().StringArrayVar(&f.credentials, "credential-arn", nil, "Secrets Manager secret ARN (ecr-pullthroughcache/...), or UPSTREAM=ARN (repeatable)")
+	cmd.Flags().StringVar(&f.prefix, "prefix", "", "the ECR repository prefix (default: the upstream's, e.g. docker-hub)")
+	cmd.Flags().StringVar(&f.upstreamURL, "upstream-url", "", "the upstream registry host, for azure and ecr")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print what was created or kept as JSON")
+}
+
 func newRulesEnsureCmd(env Env) *cobra.Command {
-	var (
-		af          awsFlags
-		sf          scanFlags
-		upstreams   []string
-		credentials []string
-		prefix      string
-		upstreamURL string
-		asJSON      bool
-	)
+	var f ensureFlags
 	cmd := &cobra.Command{
 		Use:   "ensure [--upstream NAME]... [--credential-arn [UPSTREAM=]ARN]... [PATH...]",
 		Short: "Create the pull-through cache rules the Dockerfiles (or --upstream) need",
@@ -93,71 +104,65 @@ at once: a rule another job created first counts as success when it matches.
 Docker Hub, GHCR, GitLab, Chainguard and ACR need a Secrets Manager secret named ecr-pullthroughcache/...
 (--credential-arn ARN for all of them, or UPSTREAM=ARN for one).`,
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			ctx := cmd.Context()
-			creds, err := parseCredentialArns(credentials)
+			results, err := f.run(cmd.Context(), env, paths)
 			if err != nil {
 				return err
 			}
-			if (prefix != "" || upstreamURL != "") && len(upstreams) != 1 {
-				return usagef("--prefix and --upstream-url need exactly one --upstream")
-			}
-			cfg, src, err := af.loadAWS(ctx, env)
-			if err != nil {
-				return err
-			}
-			client := ecr.NewFromConfig(cfg)
-			wants := make([]ecrx.Want, 0, len(upstreams))
-			for _, u := range upstreams {
-				wants = append(wants, ecrx.Want{Upstream: u, Prefix: prefix, URL: upstreamURL})
-			}
-			if len(upstreams) == 0 {
-				if wants, err = neededUpstreams(ctx, env, client, sf, paths); err != nil {
-					return credentialsError(err, src)
-				}
-			}
-			var results []ecrx.EnsureResult
-			for _, w := range wants {
-				w.CredentialArn = creds.forUpstream(w.Upstream)
-				want, err := w.Rule()
-				if err != nil {
-					return usagef("%v", err)
-				}
-				res, err := ecrx.Ensure(ctx, client, want)
-				if err != nil {
-					return credentialsError(err, src)
-				}
-				results = append(results, res)
-			}
-			if asJSON {
-				if results == nil {
-					results = []ecrx.EnsureResult{}
-				}
-				return writeJSON(env.Stdout, results)
-			}
-			if len(results) == 0 {
-				fmt.Fprintln(env.Stdout, "Every upstream the Dockerfiles use has a rule already.")
-			}
-			for _, r := range results {
-				fmt.Fprintf(env.Stdout, "%s rule %q for %s\n", map[ecrx.EnsureAction]string{ecrx.Created: "created", ecrx.Existed: "kept"}[r.Action], r.Rule.ECRRepositoryPrefix, r.Rule.UpstreamRegistryURL)
-			}
-			return nil
+			return printEnsured(env, results, f.asJSON)
 		},
 	}
-	af.add(cmd)
-	sf.add(cmd, true)
-	cmd.Flags().StringArrayVar(&upstreams, "upstream", nil, "an upstream to create a rule for (repeatable)")
-	cmd.Flags().StringArrayVar(&credentials, "credential-arn", nil, "Secrets Manager secret ARN (ecr-pullthroughcache/...), or UPSTREAM=ARN (repeatable)")
-	cmd.Flags().StringVar(&prefix, "prefix", "", "the ECR repository prefix (default: the upstream's, e.g. docker-hub)")
-	cmd.Flags().StringVar(&upstreamURL, "upstream-url", "", "the upstream registry host, for azure and ecr")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was created or kept as JSON")
+	f.register(cmd)
 	return cmd
 }
 
-// credentialArns maps upstream names to secrets; "" holds the one for all.
-type credentialArns map[string]string
+// run ensures the rules --upstream names, or those the Dockerfiles under paths need.
+func (f *ensureFlags) run(ctx context.Context, env Env, paths []string) ([]ecrx.EnsureResult, error) {
+	creds, err := parseCredentialArns(f.credentials)
+	if err != nil {
+		return nil, err
+	}
+	if (f.prefix != "" || f.upstreamURL != "") && len(f.upstreams) != 1 {
+		return nil, usagef("--prefix and --upstream-url need exactly one --upstream")
+	}
+	cfg, src, err := f.af.loadAWS(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	s := pipeline.New(pipeline.Options{AWS: cfg, Source: src})
+	wants := make([]ecrx.Want, 0, len(f.upstreams))
+	for _, u := range f.upstreams {
+		wants = append(wants, ecrx.Want{Upstream: u, Prefix: f.prefix, URL: f.upstreamURL})
+	}
+	if len(f.upstreams) == 0 {
+		if wants, err = neededUpstreams(ctx, env, s, f.sf, paths); err != nil {
+			return nil, credentialsError(err, src)
+		}
+	}
+	results, err := pipeline.EnsureRules(ctx, s, wants, creds, nil)
+	if err != nil && !errors.As(err, new(pipeline.UsageError)) {
+		return nil, credentialsError(err, src)
+	}
+	return results, err
+}
 
-func parseCredentialArns(in []string) (credentialArns, error) {
-	out := credentialArns{}
+func printEnsured(env Env, results []ecrx.EnsureResult, asJSON bool) error {
+	if asJSON {
+		if results == nil {
+			results = []ecrx.EnsureResult{}
+		}
+		return writeJSON(env.Stdout, results)
+	}
+	if len(results) == 0 {
+		fmt.Fprintln(env.Stdout, "Every upstream the Dockerfiles use has a rule already.")
+	}
+	for _, r := range results {
+		fmt.Fprintf(env.Stdout, "%s rule %q for %s\n", map[ecrx.EnsureAction]string{ecrx.Created: "created", ecrx.Existed: "kept"}[r.Action], r.Rule.ECRRepositoryPrefix, r.Rule.UpstreamRegistryURL)
+	}
+	return nil
+}
+
+func parseCredentialArns(in []string) (pipeline.CredentialArns, error) {
+	out := pipeline.CredentialArns{}
 	for _, c := range in {
 		if k, v, ok := strings.Cut(c, "="); ok && !strings.HasPrefix(c, "arn:") {
 			u, known := rules.ByName(k)
@@ -172,17 +177,9 @@ func parseCredentialArns(in []string) (credentialArns, error) {
 	return out, nil
 }
 
-func (c credentialArns) forUpstream(name string) string {
-	u, ok := rules.ByName(name)
-	if !ok || !u.NeedsCredential {
-		return ""
-	}
-	return cmp.Or(c[u.Name], c[""])
-}
-
-// neededUpstreams scans the Dockerfiles and lists the upstreams that no existing rule serves.
-func neededUpstreams(ctx context.Context, env Env, client ecrx.DescribeRulesAPI, sf scanFlags, paths []string) ([]ecrx.Want, error) {
-	existing, err := ecrx.ListRules(ctx, client)
+// neededUpstreams scans the Dockerfiles and lists the upstreams that no rule of the registry serves.
+func neededUpstreams(ctx context.Context, env Env, s *pipeline.Session, sf scanFlags, paths []string) ([]ecrx.Want, error) {
+	existing, err := s.LiveRules(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -190,38 +187,14 @@ func neededUpstreams(ctx context.Context, env Env, client ecrx.DescribeRulesAPI,
 	if err != nil {
 		return nil, err
 	}
-	// Any host will do: only whether a rule exists matters here.
-	m := mapping.New("ecr-ptc.invalid", mapping.WithRules(existing))
-	results, failed, err := scanPaths(env, sf.files, paths, opts, m)
+	results, failed, err := scanPaths(env, sf.files, paths, opts, nil)
 	if err != nil {
 		return nil, err
 	}
 	if failed > 0 {
 		return nil, fmt.Errorf("%d Dockerfile(s) could not be evaluated; fix them first", failed)
 	}
-	seen := map[string]bool{}
-	var wants []ecrx.Want
-	for _, r := range results {
-		if r.Kind != mapping.NoRule {
-			continue
-		}
-		ref, err := imageref.Parse(r.Ref)
-		if err != nil {
-			continue
-		}
-		up, ok := rules.ForHost(ref.Host)
-		if !ok || seen[ref.Host] {
-			continue
-		}
-		seen[ref.Host] = true
-		w := ecrx.Want{Upstream: up.Name}
-		if up.Enum == "azure-container-registry" || up.Enum == "ecr" {
-			w.URL = ref.Host // these rules name one registry
-		}
-		wants = append(wants, w)
-	}
-	sort.Slice(wants, func(i, j int) bool { return wants[i].Upstream < wants[j].Upstream })
-	return wants, nil
+	return pipeline.Needed(existing, s.Registry, pipeline.Uses(results)), nil
 }
 
 func newRulesValidateCmd(env Env) *cobra.Command {
@@ -234,54 +207,51 @@ func newRulesValidateCmd(env Env) *cobra.Command {
 		Short: "Ask ECR whether each rule can reach its upstream with its credential",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			cfg, src, err := af.loadAWS(ctx, env)
+			cfg, src, err := af.loadAWS(cmd.Context(), env)
 			if err != nil {
 				return err
 			}
-			client := ecr.NewFromConfig(cfg)
-			set, err := ecrx.ListRules(ctx, client)
+			out, err := pipeline.ValidateRules(cmd.Context(), pipeline.New(pipeline.Options{AWS: cfg, Source: src}))
 			if err != nil {
-				return credentialsError(err, src)
+				return err
 			}
-			var out []ecrx.Validation
-			invalid := 0
-			for _, r := range set.Rules {
-				v, err := ecrx.Validate(ctx, client, r)
-				if err != nil {
-					return err
-				}
-				if !v.Valid {
-					invalid++
-				}
-				out = append(out, v)
-			}
-			if asJSON {
-				if out == nil {
-					out = []ecrx.Validation{}
-				}
-				if err := writeJSON(env.Stdout, out); err != nil {
-					return err
-				}
-			} else {
-				for _, v := range out {
-					mark, note := "✓", ""
-					if !v.Valid {
-						mark, note = "✗", ": "+v.Failure
-					}
-					fmt.Fprintf(env.Stdout, "%s %s → %s%s\n", mark, v.Rule.ECRRepositoryPrefix, v.Rule.UpstreamRegistryURL, note)
-				}
-				if len(out) == 0 {
-					fmt.Fprintln(env.Stdout, "The registry has no pull-through cache rules; create them with `ecr-ptc rules ensure`.")
-				}
-			}
-			if invalid > 0 {
-				return exitError{ExitFailure}
-			}
-			return nil
+			return printValidations(env, out, asJSON)
 		},
 	}
 	af.add(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the verdicts as JSON")
 	return cmd
+}
+
+// printValidations prints ECR's verdicts and fails when a rule is invalid.
+func printValidations(env Env, out []ecrx.Validation, asJSON bool) error {
+	invalid := 0
+	for _, v := range out {
+		if !v.Valid {
+			invalid++
+		}
+	}
+	if asJSON {
+		if out == nil {
+			out = []ecrx.Validation{}
+		}
+		if err := writeJSON(env.Stdout, out); err != nil {
+			return err
+		}
+	} else {
+		for _, v := range out {
+			mark, note := "✓", ""
+			if !v.Valid {
+				mark, note = "✗", ": "+v.Failure
+			}
+			fmt.Fprintf(env.Stdout, "%s %s → %s%s\n", mark, v.Rule.ECRRepositoryPrefix, v.Rule.UpstreamRegistryURL, note)
+		}
+		if len(out) == 0 {
+			fmt.Fprintln(env.Stdout, "The registry has no pull-through cache rules; create them with `ecr-ptc rules ensure`.")
+		}
+	}
+	if invalid > 0 {
+		return exitError{ExitFailure}
+	}
+	return nil
 }

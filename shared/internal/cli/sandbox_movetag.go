@@ -33,14 +33,9 @@ its daily re-check: ` + "`ecr-ptc stale`" + ` shows it, ` + "`ecr-ptc refresh`" 
 			}
 			body, _ := json.Marshal(sandbox.MoveTagRequest{Upstream: args[0], Repository: repo, Tag: tag})
 			url := strings.TrimSuffix(stats, "/stats") + "/upstream/move-tag"
-			req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, url, bytes.NewReader(body))
+			resp, err := sandboxControl(cmd.Context(), env, http.MethodPost, url, bytes.NewReader(body), 30*time.Second)
 			if err != nil {
 				return err
-			}
-			req.Header.Set(sandbox.StatsTokenHeader, "Bearer "+env.getenv("ECR_PTC_SANDBOX_TOKEN"))
-			resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-			if err != nil {
-				return fmt.Errorf("cannot reach the sandbox: %v", err)
 			}
 			defer resp.Body.Close()
 			data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))

@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/spf13/cobra"
 )
@@ -54,14 +54,7 @@ func (f *scanFlags) options(env Env) ([]dockerfile.Options, error) {
 }
 
 // scanResult is one image use with its mapping, the JSON object `scan --json` prints.
-type scanResult struct {
-	dockerfile.ImageUse
-	Output    string       `json:"output,omitempty"`
-	Rewritten bool         `json:"rewritten"`
-	Reason    string       `json:"reason,omitempty"`
-	Kind      mapping.Kind `json:"kind,omitempty"`
-	Fix       string       `json:"fix,omitempty"` // the cache ref to use instead of a wrong cache path
-}
+type scanResult = pipeline.ImageResult
 
 // findDockerfiles is files followed by the Dockerfiles under each of dirs (default ".").
 func findDockerfiles(env Env, files, dirs []string) ([]string, error) {
@@ -96,116 +89,96 @@ func findDockerfiles(env Env, files, dirs []string) ([]string, error) {
 	return all, nil
 }
 
-// scanPaths finds the Dockerfiles in paths, analyses each for every option set and maps what they use.
-// Files that fail are reported on stderr and counted; the others are still returned.
+// scanPaths finds the Dockerfiles in paths, analyses each for every option set and maps what they use
+// (pipeline.Scan). Files that fail are reported on stderr and counted; the others are still returned.
 func scanPaths(env Env, files, dirs []string, opts []dockerfile.Options, m *mapping.Mapper) ([]scanResult, int, error) {
 	all, err := findDockerfiles(env, files, dirs)
 	if err != nil {
 		return nil, 0, err
 	}
-	var out []scanResult
-	failed := 0
-	for _, file := range all {
-		data, err := dockerfile.ReadFile(file)
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "ecr-ptc: cannot read %v.\n", pathError(err))
-			failed++
-			continue
+	results, failed := pipeline.Scan(all, opts, m, func(e pipeline.ScanError) {
+		if e.Read {
+			fmt.Fprintf(env.Stderr, "ecr-ptc: cannot read %v.\n", pathError(e.Err))
+			return
 		}
-		seen := map[string]bool{}
-		for _, o := range opts {
-			a, err := dockerfile.Analyze(file, data, o)
-			if err != nil {
-				fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(err))
-				failed++
-				break
-			}
-			for _, u := range a.Images {
-				key := fmt.Sprint(u.Line, u.Instruction, u.Ref, u.Raw, u.Error)
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
-				r := scanResult{ImageUse: u}
-				if u.Error != "" {
-					fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(errors.New(u.Error)))
-					failed++
-				} else if m != nil && u.Instruction != "ONBUILD" {
-					mr := m.Map(u.Ref)
-					r.Output, r.Rewritten, r.Reason, r.Kind = mr.Output, mr.Rewritten, mr.Reason, mr.Kind
-					r.Fix = mr.Fix
-				} else if u.Instruction == "ONBUILD" {
-					r.Reason = "ONBUILD triggers run in the builds that use this image; not resolved here"
-				}
-				out = append(out, r)
-			}
-		}
-	}
-	return out, failed, nil
+		fmt.Fprintln(env.Stderr, "ecr-ptc: "+sentence(e.Err))
+	})
+	return results, failed, nil
 }
 
-func newScanCmd(env Env) *cobra.Command {
-	var (
-		sf        scanFlags
-		mf        mapFlags
-		asJSON    bool
-		listFiles bool
-	)
-	cmd := &cobra.Command{
-		Use:   "scan [-f FILE]... [DIR...] [--build-arg K=V]... [--target T] [--platform P] [--all-stages] [--registry HOST --rules FILE] [--json]",
-		Short: "List every image the Dockerfiles pull, as BuildKit evaluates them",
-		Long: `scan finds the Dockerfiles in each DIR (Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile) and lists
+// scanCmdFlags are the flags of scan.
+type scanCmdFlags struct {
+	sf        scanFlags
+	mf        mapFlags
+	asJSON    bool
+	listFiles bool
+}
+
+func (f *scanCmdFlags) register(cmd *cobra.Command) {
+	f.sf.add(cmd, true)
+	f.mf.add(cmd)
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print a JSON array, one object per image use")
+	cmd.Flags().BoolVar(&f.listFiles, "list-files", false, "only list the Dockerfiles found, one per line")
+}
+
+const scanLong = `scan finds the Dockerfiles in each DIR (Dockerfile, *.Dockerfile, Dockerfile.*, Containerfile) and lists
 every image a build pulls: FROM (ARGs evaluated with --build-arg), COPY --from=<image>,
 RUN --mount=from=<image> and the # syntax= frontend, for the stages --target needs (--all-stages: all).
 ONBUILD triggers are listed but not resolved. With --registry, each image also gets the cache reference
-that serves it. Exit status 1 when a Dockerfile cannot be read or evaluated.`,
+that serves it. Exit status 1 when a Dockerfile cannot be read or evaluated.`
+
+func newScanCmd(env Env) *cobra.Command {
+	var f scanCmdFlags
+	cmd := &cobra.Command{
+		Use:   "scan [-f FILE]... [DIR...] [--build-arg K=V]... [--target T] [--platform P] [--all-stages] [--registry HOST --rules FILE] [--json]",
+		Short: "List every image the Dockerfiles pull, as BuildKit evaluates them",
+		Long:  scanLong,
 		Example: `  ecr-ptc scan .
   ecr-ptc scan -f build/Dockerfile --build-arg NODE_VERSION=22 --target prod --json
   ecr-ptc scan services/ --registry 123456789012.dkr.ecr.us-east-1.amazonaws.com --rules rules.json`,
-		RunE: func(cmd *cobra.Command, dirs []string) error {
-			if listFiles {
-				// The Dockerfiles the other commands would read, for scripts that act on each file.
-				files, err := findDockerfiles(env, sf.files, dirs)
-				for _, f := range files {
-					fmt.Fprintln(env.Stdout, f)
-				}
-				return err
-			}
-			opts, err := sf.options(env)
-			if err != nil {
-				return err
-			}
-			var m *mapping.Mapper
-			if mf.given(env) {
-				if m, err = mf.mapper(env); err != nil {
-					return err
-				}
-			}
-			results, failed, err := scanPaths(env, sf.files, dirs, opts, m)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if results == nil {
-					results = []scanResult{}
-				}
-				if err := writeJSON(env.Stdout, results); err != nil {
-					return err
-				}
-			} else {
-				printScanTable(env, results, m != nil)
-			}
-			if failed > 0 {
-				return exitError{ExitFailure}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, dirs []string) error { return f.run(env, dirs) },
 	}
-	sf.add(cmd, true)
-	mf.add(cmd)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array, one object per image use")
-	cmd.Flags().BoolVar(&listFiles, "list-files", false, "only list the Dockerfiles found, one per line")
+	f.register(cmd)
 	return cmd
+}
+
+func (f *scanCmdFlags) run(env Env, dirs []string) error {
+	if f.listFiles {
+		// The Dockerfiles the other commands would read, for scripts that act on each file.
+		files, err := findDockerfiles(env, f.sf.files, dirs)
+		for _, file := range files {
+			fmt.Fprintln(env.Stdout, file)
+		}
+		return err
+	}
+	opts, err := f.sf.options(env)
+	if err != nil {
+		return err
+	}
+	var m *mapping.Mapper
+	if f.mf.given(env) {
+		if m, err = f.mf.mapper(env); err != nil {
+			return err
+		}
+	}
+	results, failed, err := scanPaths(env, f.sf.files, dirs, opts, m)
+	if err != nil {
+		return err
+	}
+	if f.asJSON {
+		if results == nil {
+			results = []scanResult{}
+		}
+		if err := writeJSON(env.Stdout, results); err != nil {
+			return err
+		}
+	} else {
+		printScanTable(env, results, m != nil)
+	}
+	if failed > 0 {
+		return exitError{ExitFailure}
+	}
+	return nil
 }
 
 func printScanTable(env Env, results []scanResult, mapped bool) {

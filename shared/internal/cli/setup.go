@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/ciplatform"
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
+	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/atomicfile"
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
@@ -17,7 +20,6 @@ import (
 	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 	"github.com/ecr-ptc/ecr-ptc/shared/report"
-	"github.com/ecr-ptc/ecr-ptc/shared/setup"
 	"github.com/spf13/cobra"
 )
 
@@ -35,26 +37,46 @@ type setupFlags struct {
 	asJSON        bool
 	concurrency   int
 	lockFile      string
-	lock          *lock.File
 	probeTTL      time.Duration // reuse probe hits this long (probecache.go); 0 disables
 }
 
-// run is the one CI step: credentials, login, rules, scan, probe, warm, report.
-func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login bool) (*report.Report, error) {
-	opts, err := f.sf.options(env)
-	if err != nil {
-		return nil, err
+// setupInput is what setup reads and checks before it logs in: a bad value must not leave a Docker
+// config behind.
+type setupInput struct {
+	opts  []dockerfile.Options
+	lock  *lock.File
+	rules *rules.Set // --rules/--rule; nil: the registry's
+	creds pipeline.CredentialArns
+}
+
+func (f *setupFlags) input(env Env, paths []string) (in setupInput, err error) {
+	if in.opts, err = f.sf.options(env); err != nil {
+		return in, err
 	}
-	if f.lock, err = readLock(f.lockFile); err != nil {
-		return nil, err
+	if in.lock, err = readLock(f.lockFile); err != nil {
+		return in, err
 	}
 	for flag, p := range map[string]string{"--report-json": f.reportJSON, "--env-file": f.envFile} {
 		if err := checkWritable(flag, p); err != nil {
-			return nil, err
+			return in, err
 		}
 	}
-	// The Dockerfiles are found before the login: a bad path must not leave a Docker config behind.
 	if _, err := findDockerfiles(Env{Stderr: io.Discard}, f.sf.files, paths); err != nil {
+		return in, err
+	}
+	if in.rules, err = f.mf.ruleSet(); err != nil {
+		return in, err
+	}
+	if f.ensureRules {
+		in.creds, err = parseCredentialArns(f.upstreamCreds)
+	}
+	return in, err
+}
+
+// run is the one CI step: credentials, login, scan, rules, probe, warm, report.
+func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login bool) (*report.Report, error) {
+	in, err := f.input(env, paths)
+	if err != nil {
 		return nil, err
 	}
 	var d ciplatform.Platform
@@ -63,118 +85,106 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 			return nil, err
 		}
 	}
-	cfg, src, err := f.af.loadAWS(ctx, env)
+	s, err := f.open(ctx, env, d, login, in)
 	if err != nil {
 		return nil, err
 	}
-	cfg = withMasks(cfg, maskDoor(env, d))
-	client := ecr.NewFromConfig(cfg)
-	var auths []ecrx.Auth
-	if login {
-		f.lf.door = d
-		f.lf.aliases = []string{f.mf.registry, env.getenv("ECR_PTC_REGISTRY")}
-		res, err := f.lf.login(ctx, env, cfg, src)
-		if err != nil {
-			return nil, err
-		}
-		auths = res.Registries
-		for _, a := range res.Registries {
-			fmt.Fprintf(env.Stderr, "logged in to %s (credentials: %s)\n", a.Host, src)
-		}
-	} else {
-		if auths, err = maskAuths(env, d)(ecrx.Login(ctx, client)); err != nil {
-			return nil, credentialsError(err, src)
-		}
-	}
-	registry := cacheRegistry(f.mf.registry, env, auths, cfg.Region)
-	m, err := f.mapper(ctx, env, client, registry, src)
-	if err != nil {
-		return nil, err
-	}
-	if f.ensureRules {
-		creds, err := parseCredentialArns(f.upstreamCreds)
-		if err != nil {
-			return nil, err
-		}
-		wants, err := neededUpstreams(ctx, env, client, f.sf, paths)
-		if err != nil {
-			return nil, credentialsError(err, src)
-		}
-		for _, w := range wants {
-			w.CredentialArn = creds.forUpstream(w.Upstream)
-			want, err := w.Rule()
-			if err != nil {
-				return nil, usagef("--ensure-rules: %v", err)
-			}
-			res, err := ecrx.Ensure(ctx, client, want)
-			if err != nil {
-				return nil, err
-			}
-			fmt.Fprintf(env.Stderr, "rule %q for %s: %s\n", res.Rule.ECRRepositoryPrefix, res.Rule.UpstreamRegistryURL, res.Action)
-		}
-		if len(wants) > 0 && f.mf.rulesFile == "" && len(f.mf.rules) == 0 {
-			if m, err = f.mapper(ctx, env, client, registry, src); err != nil {
-				return nil, err
-			}
-		}
-	}
-	results, failed, err := scanPaths(env, f.sf.files, paths, opts, nil)
+	results, failed, err := scanPaths(env, f.sf.files, paths, in.opts, nil)
 	if err != nil {
 		return nil, err
 	}
 	if failed > 0 {
 		return nil, fmt.Errorf("%d Dockerfile(s) could not be read or evaluated (see above)", failed)
 	}
-	uses := make([]dockerfile.ImageUse, len(results))
-	for i, r := range results {
-		uses[i] = r.ImageUse
+	rep, err := pipeline.Setup(ctx, s, pipeline.SetupOptions{
+		Uses: pipeline.Uses(results), EnsureRules: f.ensureRules, Credentials: in.creds, OnRule: ruleLogger(env),
+		Warm: f.warm, Platforms: platforms(in.opts), Concurrency: f.concurrency, Progress: progressPrinter(env),
+		ProbeCache: f.probeCache(ctx, env, s.AWS, s.Source, s.Registry)})
+	if err != nil {
+		return nil, err
 	}
-	warmer := &ecrx.Warmer{Auths: auths, Concurrency: f.concurrency, Progress: progressPrinter(env),
-		Relogin: func(ctx context.Context) ([]ecrx.Auth, error) {
+	m, err := s.Mapper(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return rep, f.publish(ctx, env, d, rep, m)
+}
+
+// open loads the AWS configuration and logs in: setup writes the logins (login true), warm only uses them.
+func (f *setupFlags) open(ctx context.Context, env Env, d ciplatform.Platform, login bool, in setupInput) (*pipeline.Session, error) {
+	cfg, src, err := f.af.loadAWS(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	cfg = withMasks(cfg, maskDoor(env, d))
+	logins := ecrLogin(env, d, cfg, src)
+	if login {
+		logins = f.loginFunc(env, d, cfg, src)
+	}
+	return openSession(ctx, pipeline.Options{AWS: cfg, Source: src, Registry: namedRegistry(f.mf.registry, env), Rules: in.rules, Lock: in.lock, Login: logins})
+}
+
+// loginFunc logs in as `ecr-ptc login` does (Docker config, auth file, token cache) and says so.
+func (f *setupFlags) loginFunc(env Env, d ciplatform.Platform, cfg aws.Config, src credSource) pipeline.LoginFunc {
+	return func(ctx context.Context, fresh bool) ([]ecrx.Auth, error) {
+		if fresh {
 			fmt.Fprintln(env.Stderr, "the registry refused the login token; logging in again")
-			if !login {
-				return maskAuths(env, d)(ecrx.Login(ctx, client))
-			}
-			lf := f.lf
-			lf.fresh = true
-			res, err := lf.login(ctx, env, cfg, src)
+		}
+		res, err := f.lf.login(ctx, env, cfg, src, loginRun{door: d, fresh: fresh, aliases: []string{f.mf.registry, env.getenv("ECR_PTC_REGISTRY")}})
+		if err != nil || fresh {
 			return res.Registries, err
-		}}
+		}
+		for _, a := range res.Registries {
+			fmt.Fprintf(env.Stderr, "logged in to %s (credentials: %s)\n", a.Host, src)
+		}
+		return res.Registries, nil
+	}
+}
+
+// ecrLogin gets tokens for the caller's registry without writing them anywhere, masking the passwords.
+func ecrLogin(env Env, d ciplatform.Platform, cfg aws.Config, src credSource) pipeline.LoginFunc {
+	return func(ctx context.Context, fresh bool) ([]ecrx.Auth, error) {
+		if fresh {
+			fmt.Fprintln(env.Stderr, "the registry refused the login token; logging in again")
+			return maskAuths(env, d)(ecrx.Login(ctx, ecr.NewFromConfig(cfg)))
+		}
+		auths, err := maskAuths(env, d)(ecrx.Login(ctx, ecr.NewFromConfig(cfg)))
+		if err != nil {
+			return nil, credentialsError(err, src)
+		}
+		return auths, nil
+	}
+}
+
+// platforms are the --platform values the options were made for (none when not given).
+func platforms(opts []dockerfile.Options) []string {
 	var plats []string
 	for _, o := range opts {
 		if o.Platform != "" {
 			plats = append(plats, o.Platform)
 		}
 	}
-	if len(plats) == 0 {
-		// ECR imports an index with all its children; fetching the build's platform manifest as well
-		// reports an image that lacks it before the build meets it.
-		plats = []string{dockerfile.DefaultBuildPlatform}
+	return plats
+}
+
+// ruleLogger says what --ensure-rules did for each rule.
+func ruleLogger(env Env) func(ecrx.EnsureResult) {
+	return func(res ecrx.EnsureResult) {
+		fmt.Fprintf(env.Stderr, "rule %q for %s: %s\n", res.Rule.ECRRepositoryPrefix, res.Rule.UpstreamRegistryURL, res.Action)
 	}
-	rep := setup.Run(ctx, uses, setup.Deps{Mapper: m, Images: client, Warmer: warmer, ProbeCache: f.probeCache(ctx, env, cfg, src, registry)}, setup.Options{Warm: f.warm, Platforms: plats, Concurrency: f.concurrency})
+}
+
+// publish writes the output files and hands the report to the CI platform.
+func (f *setupFlags) publish(ctx context.Context, env Env, d ciplatform.Platform, rep *report.Report, m *mapping.Mapper) error {
 	if err := f.writeOutputs(env, rep, m); err != nil {
-		return rep, err
+		return err
 	}
 	if d != nil {
 		if err := d.Publish(ctx, ciplatform.Publication{Report: rep, Exports: report.Exports(rep, m.Rules().Spec()), ReportJSON: f.reportJSON, Getenv: env.getenv}); err != nil {
-			return rep, fmt.Errorf("cannot publish the report to %s: %v", d.Name(), err)
+			return fmt.Errorf("cannot publish the report to %s: %v", d.Name(), err)
 		}
 	}
-	return rep, nil
-}
-
-// mapper uses --rules/--rule when given, else the registry's live rules.
-func (f *setupFlags) mapper(ctx context.Context, env Env, client ecrx.DescribeRulesAPI, registry string, src credSource) (*mapping.Mapper, error) {
-	if f.mf.rulesFile != "" || len(f.mf.rules) > 0 {
-		mf := f.mf
-		mf.registry = registry
-		return mf.mapper(env, pins(f.lock)...)
-	}
-	set, err := ecrx.ListRules(ctx, client)
-	if err != nil {
-		return nil, credentialsError(err, src)
-	}
-	return mapping.New(registry, append(pins(f.lock), mapping.WithRules(set))...), nil
+	return nil
 }
 
 // writeOutputs writes the report JSON and the env file, each atomically.

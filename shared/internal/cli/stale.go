@@ -134,7 +134,7 @@ func reverseMap(set rules.Set, repo string) (imageref.Ref, bool) {
 }
 
 // staleTargets collects the images to check: from the Dockerfiles under paths, or from the lock alone.
-func staleTargets(env Env, f *setupFlags, paths []string, m *mapping.Mapper, lf *lock.File) ([]target, error) {
+func staleTargets(env Env, f *staleFlags, paths []string, m *mapping.Mapper, lf *lock.File) ([]target, error) {
 	var inputs []string
 	if len(paths) == 0 && len(f.sf.files) == 0 && lf != nil {
 		for _, e := range lf.Images {
@@ -172,62 +172,48 @@ func staleTargets(env Env, f *setupFlags, paths []string, m *mapping.Mapper, lf 
 	return out, nil
 }
 
-func newStaleCmd(env Env) *cobra.Command {
-	var (
-		f          setupFlags
-		uf         upstreamFlags
-		failOnStal bool
-	)
-	cmd := &cobra.Command{
-		Use:   "stale [PATH...] [--lock FILE] [--json] [--fail-on-stale]",
-		Short: "Tell which cached tags (and locked digests) are behind their upstream tag",
-		Long: `stale compares, for every image the Dockerfiles under PATH use (or, with --lock and no PATH, every image
+const staleLong = `stale compares, for every image the Dockerfiles under PATH use (or, with --lock and no PATH, every image
 the lock pins), the digest the pull-through cache holds (DescribeImages: it never imports) with the
 digest the upstream tag names now (a registry HEAD, which Docker Hub does not count as a pull; anonymous,
 or with your docker login to the upstream). ECR re-checks a cached tag only about once a day, so a moved
 tag is served stale until then. Verdicts: fresh, stale (the cache is behind: ` + "`ecr-ptc refresh`" + `),
 locked-behind (the lock or the Dockerfile pins an older digest: review, refresh, re-lock) and unknown
 (not cached yet, or the upstream cannot be read). CACHED AT is imagePushedAt: when the cache imported
-the digest it holds. --fail-on-stale exits 1 when anything is stale or locked behind.`,
+the digest it holds. --fail-on-stale exits 1 when anything is stale or locked behind.`
+
+// staleFlags are the flags of stale.
+type staleFlags struct {
+	af          awsFlags
+	sf          scanFlags
+	mf          mapFlags
+	uf          upstreamFlags
+	lockFile    string
+	asJSON      bool
+	failOnStale bool
+}
+
+func (f *staleFlags) register(cmd *cobra.Command) {
+	f.af.add(cmd)
+	f.sf.add(cmd, true)
+	f.mf.add(cmd)
+	f.uf.add(cmd)
+	cmd.Flags().StringVar(&f.lockFile, "lock", "", "the lock file (ecr-ptc.lock.json): compare its pins too; alone, check the images it pins")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the results as JSON")
+	cmd.Flags().BoolVar(&f.failOnStale, "fail-on-stale", false, "exit 1 when an image is stale or locked behind")
+}
+
+func newStaleCmd(env Env) *cobra.Command {
+	var f staleFlags
+	cmd := &cobra.Command{
+		Use:   "stale [PATH...] [--lock FILE] [--json] [--fail-on-stale]",
+		Short: "Tell which cached tags (and locked digests) are behind their upstream tag",
+		Long:  staleLong,
 		Example: `  ecr-ptc stale .
   ecr-ptc stale --lock ecr-ptc.lock.json --json --fail-on-stale`,
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			ctx := cmd.Context()
-			head, ov, err := uf.head(env)
+			results, err := checkStale(cmd.Context(), env, &f, paths)
 			if err != nil {
 				return err
-			}
-			lf, err := readLock(f.lockFile)
-			if err != nil {
-				return err
-			}
-			cfg, src, err := f.af.loadAWS(ctx, env)
-			if err != nil {
-				return err
-			}
-			client := ecr.NewFromConfig(cfg)
-			m, err := cacheMapper(ctx, env, &f, client, cfg.Region, src)
-			if err != nil {
-				return err
-			}
-			targets, err := staleTargets(env, &f, paths, m, lf)
-			if err != nil {
-				return err
-			}
-			items := make([]freshness.Item, 0, len(targets))
-			for _, t := range targets {
-				it := freshness.Item{Ref: t.ref.String(), Repository: t.repository, Tag: t.tag, Digest: t.ref.Digest}
-				if lf != nil {
-					it.Locked, _ = lf.Lookup(t.ref.String())
-				}
-				if t.tag != "" {
-					it.Upstream = upstreamRef(t.ref, ov)
-				}
-				items = append(items, it)
-			}
-			results, err := freshness.Check(ctx, client, head, items)
-			if err != nil {
-				return credentialsError(err, src)
 			}
 			if f.asJSON {
 				if results == nil {
@@ -239,25 +225,60 @@ the digest it holds. --fail-on-stale exits 1 when anything is stale or locked be
 			} else {
 				printStale(env, results)
 			}
-			if n := freshness.Failing(results); n > 0 && failOnStal {
+			if n := freshness.Failing(results); n > 0 && f.failOnStale {
 				fmt.Fprintf(env.Stderr, "ecr-ptc: %d image(s) stale or locked behind their upstream tag.\n", n)
 				return exitError{ExitFailure}
 			}
 			return nil
 		},
 	}
-	f.af.add(cmd)
-	f.sf.add(cmd, true)
-	f.mf.add(cmd)
-	uf.add(cmd)
-	cmd.Flags().StringVar(&f.lockFile, "lock", "", "the lock file (ecr-ptc.lock.json): compare its pins too; alone, check the images it pins")
-	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the results as JSON")
-	cmd.Flags().BoolVar(&failOnStal, "fail-on-stale", false, "exit 1 when an image is stale or locked behind")
+	f.register(cmd)
 	return cmd
 }
 
+// checkStale compares the cached digest of every target with its upstream tag and the lock's pin.
+func checkStale(ctx context.Context, env Env, f *staleFlags, paths []string) ([]freshness.Result, error) {
+	head, ov, err := f.uf.head(env)
+	if err != nil {
+		return nil, err
+	}
+	lf, err := readLock(f.lockFile)
+	if err != nil {
+		return nil, err
+	}
+	cfg, src, err := f.af.loadAWS(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	client := ecr.NewFromConfig(cfg)
+	m, err := cacheMapper(ctx, env, f, client, cfg.Region, src)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := staleTargets(env, f, paths, m, lf)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]freshness.Item, 0, len(targets))
+	for _, t := range targets {
+		it := freshness.Item{Ref: t.ref.String(), Repository: t.repository, Tag: t.tag, Digest: t.ref.Digest}
+		if lf != nil {
+			it.Locked, _ = lf.Lookup(t.ref.String())
+		}
+		if t.tag != "" {
+			it.Upstream = upstreamRef(t.ref, ov)
+		}
+		items = append(items, it)
+	}
+	results, err := freshness.Check(ctx, client, head, items)
+	if err != nil {
+		return nil, credentialsError(err, src)
+	}
+	return results, nil
+}
+
 // cacheMapper maps onto the cache registry with the account's rules (or --rules/--rule).
-func cacheMapper(ctx context.Context, env Env, f *setupFlags, client *ecr.Client, region string, src credSource) (*mapping.Mapper, error) {
+func cacheMapper(ctx context.Context, env Env, f *staleFlags, client *ecr.Client, region string, src credSource) (*mapping.Mapper, error) {
 	registry := cacheRegistry(f.mf.registry, env, nil, region)
 	if registry == "" {
 		auths, err := ecrx.Login(ctx, client)
@@ -266,10 +287,7 @@ func cacheMapper(ctx context.Context, env Env, f *setupFlags, client *ecr.Client
 		}
 		registry = cacheRegistry("", env, auths, region)
 	}
-	saved := f.lock
-	f.lock = nil // pins are compared, not applied
-	defer func() { f.lock = saved }()
-	return f.mapper(ctx, env, client, registry, src)
+	return f.mf.mapperFor(ctx, env, client, registry, src) // pins are compared, not applied
 }
 
 func printStale(env Env, rs []freshness.Result) {

@@ -1,4 +1,4 @@
-package cli
+package pipeline
 
 import (
 	"context"
@@ -16,7 +16,7 @@ const maxColdProbes = 10
 // yet when there is one, so that a first pull's own permissions — ecr:BatchImportUpstreamImage, and
 // ecr:CreateRepository for a new repository (reference) — are exercised too, and names the action ECR's
 // AccessDenied text says is missing. ok is false when no image maps to the cache.
-func pullCheck(ctx context.Context, images ecrx.DescribeImagesAPI, warmer *ecrx.Warmer, m *mapping.Mapper, results []scanResult) (check, bool) {
+func pullCheck(ctx context.Context, images ecrx.DescribeImagesAPI, warmer *ecrx.Warmer, m *mapping.Mapper, results []ImageResult) (Check, bool) {
 	var cands []mapping.Result
 	seen := map[string]bool{}
 	for _, r := range results {
@@ -29,7 +29,7 @@ func pullCheck(ctx context.Context, images ecrx.DescribeImagesAPI, warmer *ecrx.
 		}
 	}
 	if len(cands) == 0 {
-		return check{}, false
+		return Check{}, false
 	}
 	pick, cold := cands[0], false
 	for i, c := range cands {
@@ -49,9 +49,9 @@ func pullCheck(ctx context.Context, images ecrx.DescribeImagesAPI, warmer *ecrx.
 		} else {
 			info += " (already cached, so a first pull's ecr:BatchImportUpstreamImage and ecr:CreateRepository were not exercised)"
 		}
-		return check{Name: "pull permissions", OK: true, Info: info}, true
+		return Check{Name: "pull permissions", OK: true, Info: info}, true
 	}
-	c := check{Name: "pull permissions", Info: "pulling " + pick.Output + " failed: " + res.Reason}
+	c := Check{Name: "pull permissions", Info: "pulling " + pick.Output + " failed: " + res.Reason}
 	switch a := pullhint.MissingAction(res.Reason); {
 	case a != "":
 		c.Fix = pullhint.PermissionFix(a)

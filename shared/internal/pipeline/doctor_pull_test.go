@@ -1,4 +1,4 @@
-package cli
+package pipeline
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func TestDoctorNamesTheMissingPullAction(t *testing.T) {
 			m := mapping.New(host)
 			images := &coldCache{}
 			warmer := &ecrx.Warmer{Auths: []ecrx.Auth{{Host: host, ProxyEndpoint: srv.URL, Username: "AWS", Password: "pw"}}}
-			results := []scanResult{{ImageUse: dockerfile.ImageUse{Ref: "docker.io/library/node:20", Instruction: "FROM"}}}
+			results := []ImageResult{{ImageUse: dockerfile.ImageUse{Ref: "docker.io/library/node:20", Instruction: "FROM"}}}
 			c, ok := pullCheck(context.Background(), images, warmer, m, results)
 			if !ok || c.OK {
 				t.Fatalf("check = %+v, %v", c, ok)
