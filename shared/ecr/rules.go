@@ -128,20 +128,11 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("the prefix %q is already used by a rule for %s, not %s; choose another --prefix", e.Prefix, e.Existing.UpstreamRegistryURL, e.Want.UpstreamRegistryURL)
 }
 
-// Ensure makes sure a rule serves want's upstream. A rule already serving that upstream (whatever its
-// prefix) is kept. Otherwise the rule is created; PullThroughCacheRuleAlreadyExistsException counts as
-// success when the rule that won the race matches, so fifty jobs racing all succeed.
-func Ensure(ctx context.Context, client EnsureAPI, want rules.Rule) (EnsureResult, error) {
-	existing, err := ListRules(ctx, client)
-	if err != nil {
-		return EnsureResult{}, err
-	}
-	return EnsureKnown(ctx, client, existing, want)
-}
-
-// EnsureKnown is Ensure against rules the caller has listed already: one listing serves many wants.
-// A rule created since that listing is met as PullThroughCacheRuleAlreadyExistsException and checked.
-func EnsureKnown(ctx context.Context, client EnsureAPI, existing rules.Set, want rules.Rule) (EnsureResult, error) {
+// Ensure makes sure a rule serves want's upstream, against the rules the caller listed (one listing
+// serves many wants). A rule already serving that upstream (whatever its prefix) is kept. Otherwise the
+// rule is created; PullThroughCacheRuleAlreadyExistsException — a rule created since the listing, as
+// when fifty jobs race — counts as success when the rule that won matches.
+func Ensure(ctx context.Context, client EnsureAPI, existing rules.Set, want rules.Rule) (EnsureResult, error) {
 	if r, ok := matching(existing, want); ok {
 		return EnsureResult{Rule: r, Action: Existed}, nil
 	}

@@ -371,7 +371,12 @@ func TestE2ERulesEnsureRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = ecrx.Ensure(context.Background(), client, want)
+			// Each job lists, then creates: the race ECR settles with AlreadyExists.
+			existing, err := ecrx.ListRules(context.Background(), client)
+			if err == nil {
+				_, err = ecrx.Ensure(context.Background(), client, existing, want)
+			}
+			errs[i] = err
 		}()
 	}
 	wg.Wait()

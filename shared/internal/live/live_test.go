@@ -94,7 +94,7 @@ func TestLive(t *testing.T) {
 		t.Fatalf("create rule: %v", err)
 	}
 	// The same rule again must count as success (PullThroughCacheRuleAlreadyExistsException).
-	if _, err := ecrx.Ensure(ctx, client, rules.Rule{ECRRepositoryPrefix: prefix, UpstreamRegistryURL: want.UpstreamRegistryURL, UpstreamRegistry: "ecr-public"}); err != nil {
+	if _, err := ecrx.Ensure(ctx, client, rules.Set{}, rules.Rule{ECRRepositoryPrefix: prefix, UpstreamRegistryURL: want.UpstreamRegistryURL, UpstreamRegistry: "ecr-public"}); err != nil {
 		t.Errorf("ensure of an existing rule: %v", err)
 	}
 	rulesFlag := "public.ecr.aws=" + prefix

@@ -62,7 +62,7 @@ func EnsureRules(ctx context.Context, s *Session, wants []ecrx.Want, creds Crede
 		if err != nil {
 			return results, err
 		}
-		res, err := ecrx.EnsureKnown(ctx, s.ECR, existing, want)
+		res, err := ecrx.Ensure(ctx, s.ECR, existing, want)
 		if err != nil {
 			return results, err
 		}
