@@ -1,7 +1,7 @@
-// Package awscreds turns a CI job's identity into AWS credentials: an OIDC token (GitHub Actions, a GitLab
-// id_token, a token file) exchanged with STS AssumeRoleWithWebIdentity, with retries that fetch a fresh
-// token for every attempt, credentials that refresh themselves for long builds, and errors that say how
-// to fix the setup.
+// Package awscreds turns a CI job's identity into AWS credentials: an OIDC token (a TokenFunc: the CI
+// platform's own, from shared/ciplatform; a GitLab id_token value; a token file) exchanged with STS
+// AssumeRoleWithWebIdentity, with retries that fetch a fresh token for every attempt, credentials that
+// refresh themselves for long builds, and errors that say how to fix the setup.
 package awscreds
 
 import (
