@@ -40,14 +40,9 @@ func registerMoveTagControl(mux *http.ServeMux, d *deps) {
 
 // moveTag is Sandbox.MoveTag on the shared state, for an existing tag only.
 func moveTag(d *deps, upstreamName, repo, tag string) (string, error) {
-	var u *upstream
-	for _, x := range d.upstreams {
-		if x.name == upstreamName || x.url == upstreamName {
-			u = x
-		}
-	}
-	if u == nil {
-		return "", fmt.Errorf("no upstream stand-in %q (have docker-hub, github, quay, ecr-public)", upstreamName)
+	u, err := d.upstreamByName(upstreamName)
+	if err != nil {
+		return "", err
 	}
 	u.mu.Lock()
 	spec, ok := u.seeds[repo+":"+tag]

@@ -60,6 +60,32 @@ var seededImages = []SeededImage{
 	{"ecr", "team/app", "2", true},
 }
 
+// SeedImage pushes an image to an upstream stand-in (`ecr-ptc sandbox --seed`; tests) (name docker-hub, github, quay or ecr-public, or its upstream URL)
+// and returns the digest of what repo:tag now names. Two or more platforms ("os/arch[/variant]") make an
+// index, one platform a plain image manifest, none the default linux/amd64 + linux/arm64. extraLayers are
+// uncompressed tar streams appended as layers to every platform's image (e.g. a static busybox so that
+// RUN steps execute). Quay gets Docker media types, the others OCI ones.
+func (s *Sandbox) SeedImage(upstream, repo, tag string, platforms []string, extraLayers ...[]byte) (digest string, err error) {
+	u, err := s.d.upstreamByName(upstream)
+	if err != nil {
+		return "", err
+	}
+	if len(platforms) == 0 {
+		platforms = defaultPlatforms
+	}
+	return u.seed(repo, tag, seedSpec{platforms: platforms, extra: extraLayers, oci: u.name != "quay"})
+}
+
+// upstreamByName finds a stand-in by name (docker-hub) or URL.
+func (d *deps) upstreamByName(n string) (*upstream, error) {
+	for _, u := range d.upstreams {
+		if u.name == n || u.url == n {
+			return u, nil
+		}
+	}
+	return nil, fmt.Errorf("sandbox: no upstream stand-in %q (have docker-hub, github, quay, ecr-public, ecr)", n)
+}
+
 // seed builds the content for spec and installs it in the stand-in's registry in process (no
 // middleware: seeding is not a client of the stand-in, so it neither counts as pulls nor meets faults).
 // Content without extra layers is built once per process and reused by every sandbox.

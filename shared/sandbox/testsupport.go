@@ -1,11 +1,10 @@
 package sandbox
 
 // The Go API for tests that embed the sandbox — this repository's and users' own: what it has handed
-// out (for leak scans), and upstream content to seed or move. No command reaches these; the dead-code
+// out (for leak scans), the seeded images, and tags moved in process. No command reaches these; the dead-code
 // check in `make lint` allows this file and no other in the package.
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -46,28 +45,12 @@ type seedSpec struct {
 	generation int
 }
 
-// SeedImage pushes an image to an upstream stand-in (name docker-hub, github, quay or ecr-public, or its upstream URL)
-// and returns the digest of what repo:tag now names. Two or more platforms ("os/arch[/variant]") make an
-// index, one platform a plain image manifest, none the default linux/amd64 + linux/arm64. extraLayers are
-// uncompressed tar streams appended as layers to every platform's image (e.g. a static busybox so that
-// RUN steps execute). Quay gets Docker media types, the others OCI ones.
-func (s *Sandbox) SeedImage(upstream, repo, tag string, platforms []string, extraLayers ...[]byte) (digest string, err error) {
-	u, err := s.upstreamByName(upstream)
-	if err != nil {
-		return "", err
-	}
-	if len(platforms) == 0 {
-		platforms = defaultPlatforms
-	}
-	return u.seed(repo, tag, seedSpec{platforms: platforms, extra: extraLayers, oci: u.name != "quay"})
-}
-
 // MoveTag pushes new content under an existing upstream tag — as when an upstream publishes a new
 // alpine:3.20 — and returns the tag's new digest. The cache keeps serving the old digest until the tag's
 // refresh window passes (reference: "Tags are re-checked upstream at most about once every 24 hours: a
 // moved tag can be served stale for a day").
 func (s *Sandbox) MoveTag(upstream, repo, tag string) (newDigest string, err error) {
-	u, err := s.upstreamByName(upstream)
+	u, err := s.d.upstreamByName(upstream)
 	if err != nil {
 		return "", err
 	}
@@ -79,13 +62,4 @@ func (s *Sandbox) MoveTag(upstream, repo, tag string) (newDigest string, err err
 	}
 	spec.generation++
 	return u.seed(repo, tag, spec)
-}
-
-func (s *Sandbox) upstreamByName(n string) (*upstream, error) {
-	for _, u := range s.d.upstreams {
-		if u.name == n || u.url == n {
-			return u, nil
-		}
-	}
-	return nil, fmt.Errorf("sandbox: no upstream stand-in %q (have docker-hub, github, quay, ecr-public, ecr)", n)
 }

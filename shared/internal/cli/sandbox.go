@@ -35,6 +35,7 @@ type sandboxFlags struct {
 	bandwidth  int64
 	quotas     bool
 	oidc       sandboxOIDC
+	seeds      []string
 }
 
 func (f *sandboxFlags) register(cmd *cobra.Command) {
@@ -49,6 +50,22 @@ func (f *sandboxFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.quotas, "ecr-quotas", false, "throttle the ECR API and the cache registry at ECR's per-account rate quotas (published ones; assumed for DescribeImages and the rule APIs)")
 	fl.StringVar(&f.oidc.kind, "oidc", "", "export a CI job's OIDC variables (github or gitlab) and ECR_PTC_ROLE_ARN instead of static keys")
 	fl.DurationVar(&f.oidc.maxSession, "role-max-session", 0, "the --oidc role's MaxSessionDuration (default 1h, at most 12h)")
+	fl.StringArrayVar(&f.seeds, "seed", nil, "also publish UPSTREAM/REPOSITORY:TAG on a stand-in (docker-hub, github, quay, ecr-public, ecr), e.g. docker-hub/myorg/base:1, so your own Dockerfiles resolve (repeatable)")
+}
+
+// seed publishes --seed's images: a small multi-arch image under each name.
+func (f *sandboxFlags) seed(sb *sandbox.Sandbox) error {
+	for _, s := range f.seeds {
+		up, ref, _ := strings.Cut(s, "/")
+		repo, tag, ok := strings.Cut(ref, ":")
+		if !ok || up == "" || repo == "" || tag == "" || strings.ContainsAny(s, "@ ") {
+			return usagef("--seed %q is not UPSTREAM/REPOSITORY:TAG (e.g. docker-hub/library/node:22)", clipArg(s))
+		}
+		if _, err := sb.SeedImage(up, repo, tag, nil); err != nil {
+			return usagef("--seed %q: %v", clipArg(s), err)
+		}
+	}
+	return nil
 }
 
 const sandboxLong = `sandbox starts a local emulation of Amazon ECR with the pull-through cache on loopback: the ECR and STS
@@ -62,7 +79,7 @@ until interrupted. With -- COMMAND it runs the command with that environment ins
 its status. --with-rules creates the rules docker-hub, github, quay and ecr-public up front, and the
 ECR-to-ECR rule ecr for the upstream private registry stand-in 210987654321.dkr.ecr.us-west-2.amazonaws.com
 (ECR_PTC_SANDBOX_UPSTREAM_ECR_HOST; customRoleArn ECR_PTC_SANDBOX_UPSTREAM_ECR_ROLE_ARN), which serves
-team/app:1 and team/app:2.
+team/app:1 and team/app:2. --seed publishes more images (UPSTREAM/REPOSITORY:TAG) for your own Dockerfiles.
 
 --oidc github (or gitlab) exports what that CI gives a job instead of static keys: GITHUB_ACTIONS=true,
 ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN (or GITLAB_CI=true and a GitLab-style
@@ -77,7 +94,8 @@ func newSandboxCmd(env Env) *cobra.Command {
 		Long:  sandboxLong,
 		Example: `  ecr-ptc sandbox --env-file /tmp/sandbox.env &   # then: set -a; . /tmp/sandbox.env; set +a
   ecr-ptc sandbox --with-rules -- ecr-ptc setup examples/
-  ecr-ptc sandbox --with-rules --oidc github -- ecr-ptc setup examples/`,
+  ecr-ptc sandbox --with-rules --oidc github -- ecr-ptc setup examples/
+  ecr-ptc sandbox --with-rules --seed docker-hub/myorg/base:1 -- ecr-ptc setup .`,
 		RunE: func(cmd *cobra.Command, args []string) error { return f.run(cmd.Context(), env, args) },
 	}
 	cmd.AddCommand(newSandboxStatsCmd(env))
@@ -98,6 +116,9 @@ func (f *sandboxFlags) run(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer sb.Close()
+	if err := f.seed(sb); err != nil {
+		return err
+	}
 	if f.withRules {
 		seedRules(sb)
 	}
