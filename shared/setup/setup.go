@@ -135,6 +135,7 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 				}
 			}
 			results, cached := d.ProbeCache.Get(repo, ids)
+			defer d.ProbeCache.Release(repo) // ends the probe lock a miss took (ecr/probelock.go)
 			var err error
 			if !cached {
 				results, err = ecr.ProbeRepository(ctx, d.Images, repo, ids, nil)

@@ -170,7 +170,7 @@ func (f *setupFlags) mapper(ctx context.Context, env Env, client ecrx.DescribeRu
 		mf.registry = registry
 		return mf.mapper(env, pins(f.lock)...)
 	}
-	set, err := ecrx.ListRules(ctx, client)
+	set, err := f.listRules(ctx, env, client, registry, src) // rulescache.go
 	if err != nil {
 		return nil, credentialsError(err, src)
 	}

@@ -23,6 +23,10 @@ func TestFleetSimulation(t *testing.T) {
 		// The per-repository probes and the retryer alone, without the runner-scoped caches.
 		sim.RunFleet("1000 jobs in 60 s", sim.RepoProbes, spread),
 		sim.RunFleet("300 jobs at once", sim.RepoProbes, burst),
+		// Before the runner-scoped rules cache, and jobs that pass their rules.
+		sim.RunFleet("1000 jobs in 60 s", sim.ProbeCaches, spread),
+		sim.RunFleet("300 jobs at once", sim.ProbeCaches, burst),
+		sim.RunFleet("300 jobs at once", sim.RulesGiven, burst),
 	}
 	t.Logf("\n%s", sim.FleetTable(rs...))
 	for _, r := range rs {

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ecr-ptc/ecr-ptc/shared/internal/sim"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 	"github.com/ecr-ptc/ecr-ptc/shared/sandbox"
-	"github.com/ecr-ptc/ecr-ptc/shared/internal/sim"
 )
 
 func start(t *testing.T, cfg sandbox.Config) *sandbox.Sandbox {
