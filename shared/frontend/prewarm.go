@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,19 +45,24 @@ type prefetcher struct {
 
 // newPrefetcher returns nil (no prefetch) when the build turned it off, the cache is disabled, this is a
 // subrequest (an outline or a lint check pulls no layers), or the daemon cannot mount a result for the
-// frontend (the statfile capability, BuildKit v0.6 and later).
-func newPrefetcher(ctx context.Context, c client.Client, cfg Config) *prefetcher {
+// frontend (the statfile capability, BuildKit v0.6 and later). A value of ECR_PTC_PREFETCH other than a
+// boolean is an error, like any bad ECR_PTC_* value.
+func newPrefetcher(ctx context.Context, c client.Client, cfg Config) (*prefetcher, error) {
 	bo := c.BuildOpts()
-	if cfg.Disabled || bo.Opts["requestid"] != "" || bo.Caps.Supports(gwpb.CapStatFile) != nil {
-		return nil
-	}
-	if v, ok := bo.Opts["build-arg:"+ArgPrefetch]; ok {
-		if on, err := strconv.ParseBool(strings.TrimSpace(v)); err == nil && !on {
-			return nil
+	if v, ok := bo.Opts[buildArgPrefix+ArgPrefetch]; ok && strings.TrimSpace(v) != "" {
+		on, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("ecr-ptc: build arg %s: %q is not true or false", ArgPrefetch, clip(printable(v), 40))
+		}
+		if !on {
+			return nil, nil
 		}
 	}
+	if cfg.Disabled || bo.Opts["requestid"] != "" || bo.Caps.Supports(gwpb.CapStatFile) != nil {
+		return nil, nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	return &prefetcher{c: c, ctx: ctx, cancel: cancel, sem: make(chan struct{}, prefetchConcurrency), seen: map[string]bool{}}
+	return &prefetcher{c: c, ctx: ctx, cancel: cancel, sem: make(chan struct{}, prefetchConcurrency), seen: map[string]bool{}}, nil
 }
 
 // finish (nil-safe) waits for the prefetches when the build's definition was made: BuildKit solves it

@@ -4,16 +4,25 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 )
 
 // prefetchCases (a subtest of TestE2EFrontend, so it runs on every buildkitd of `make test-compat`): the
 // frontend pulls each resolved image's layers as a step of its own, at the digest the build uses, and
-// the build's result and report do not change; ECR_PTC_PREFETCH=false turns it off. On a daemon without
+// the build's result and report do not change; ECR_PTC_PREFETCH=false turns it off, a value that is not
+// a boolean fails the build. On a daemon without
 // the capabilities it needs it would be skipped: every daemon of the matrix has them.
 func prefetchCases(t *testing.T, w *world, cfg map[string]string, syntax string) {
 	df := syntax + "FROM alpine:3.20 AS a\nFROM busybox:static\nCOPY --from=a /etc/sandbox-image /from-alpine\n"
 	step := regexp.MustCompile(`(?m)^#\d+ \[ecr-ptc\] prefetch ` + regexp.QuoteMeta(w.sb.RegistryHost) + `/docker-hub/library/(alpine:3\.20|busybox:static)@sha256:[0-9a-f]{64}$`)
+	bad := map[string]string{"ECR_PTC_PREFETCH": "maybe"}
+	for k, v := range cfg {
+		bad[k] = v
+	}
+	if r := w.build(build{dockerfile: df, args: bad}); r.err == nil || !strings.Contains(r.out, "ECR_PTC_PREFETCH") {
+		t.Errorf("ECR_PTC_PREFETCH=maybe: want a build error naming it\n%s", r.out)
+	}
 	for _, off := range []bool{false, true} {
 		args := map[string]string{}
 		for k, v := range cfg {
