@@ -19,10 +19,7 @@ import (
 // BenchmarkColdBuild measures a first build of a Dockerfile using 5 images (a 1 MiB layer each) with the
 // upstream shaped like the internet (80 ms a request, 2 MiB/s) and the cache like the same region (2 ms):
 //   - direct: the stock Dockerfile frontend pulling from the upstream itself;
-//   - cache: our frontend, the cache cold, each image pulled through it during the build, its layers
-//     prefetched for all images at once (prewarm.go);
-//   - cache, no prefetch: the same with ECR_PTC_PREFETCH=false, BuildKit pulling each image's layers when
-//     a step first needs them (the frontend before the prefetch);
+//   - cache: our frontend, the cache cold, each image pulled through it during the build;
 //   - warm+cache: `setup`'s parallel warm (ecr.Warmer, all 5 at once) and then the same build, timed together.
 //
 // Every round uses new image contents, so neither buildkitd nor the cache holds them; both frontend images
@@ -69,18 +66,17 @@ func BenchmarkColdBuild(b *testing.B) {
 		return time.Since(start)
 	}
 	warmer := &ecr.Warmer{Auths: []ecr.Auth{{Host: w.sb.RegistryHost, ProxyEndpoint: "http://" + w.sb.RegistryHost, Username: "AWS", Password: w.token}}, Concurrency: 10}
-	var cacheRatios, warmRatios, noPrefetchRatios []float64
+	var cacheRatios, warmRatios []float64
 	var directs, caches, warms []float64
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
-		tags := [4]string{fmt.Sprintf("r%d-direct", i), fmt.Sprintf("r%d-cache", i), fmt.Sprintf("r%d-warm", i), fmt.Sprintf("r%d-nopf", i)}
+		tags := [3]string{fmt.Sprintf("r%d-direct", i), fmt.Sprintf("r%d-cache", i), fmt.Sprintf("r%d-warm", i)}
 		for _, t := range tags {
 			seed(t)
 		}
 		b.StartTimer()
 		d := timed(build{dockerfile: dockerfile(w.stock, tags[0]), noOutput: true})
 		c := timed(build{dockerfile: dockerfile(w.frontend, tags[1]), args: args, noOutput: true})
-		np := timed(build{dockerfile: dockerfile(w.frontend, tags[3]), args: map[string]string{"ECR_PTC_REGISTRY": w.sb.RegistryHost, "ECR_PTC_PREFETCH": "false"}, noOutput: true})
 		start := time.Now()
 		var reqs []ecr.WarmRequest
 		for k := 1; k <= 5; k++ {
@@ -92,21 +88,17 @@ func BenchmarkColdBuild(b *testing.B) {
 			}
 		}
 		wc := time.Since(start) + timed(build{dockerfile: dockerfile(w.frontend, tags[2]), args: args, noOutput: true})
-		b.Logf("round %d: direct %s, through the cache %s (no prefetch %s), warm + build %s", i, d.Round(time.Millisecond), c.Round(time.Millisecond),
-			np.Round(time.Millisecond), wc.Round(time.Millisecond))
+		b.Logf("round %d: direct %s, through the cache %s, warm + build %s", i, d.Round(time.Millisecond), c.Round(time.Millisecond), wc.Round(time.Millisecond))
 		directs, caches, warms = append(directs, d.Seconds()), append(caches, c.Seconds()), append(warms, wc.Seconds())
 		cacheRatios = append(cacheRatios, float64(c)/float64(d))
-		noPrefetchRatios = append(noPrefetchRatios, float64(np)/float64(d))
 		warmRatios = append(warmRatios, float64(wc)/float64(d))
 	}
 	b.ReportMetric(medianOf(cacheRatios), "cache/direct")
 	b.ReportMetric(medianOf(warmRatios), "warm+cache/direct")
-	b.ReportMetric(medianOf(noPrefetchRatios), "cache-noprefetch/direct")
 	b.ReportMetric(medianOf(directs)*1000, "direct-median-ms")
 	b.ReportMetric(medianOf(caches)*1000, "cache-median-ms")
 	b.ReportMetric(medianOf(warms)*1000, "warm+cache-median-ms")
-	b.Logf("cold first build, 5 images: median ratio to direct: through the cache %.2f (without the prefetch %.2f), warm + build %.2f (goal ≤ 1.1)",
-		medianOf(cacheRatios), medianOf(noPrefetchRatios), medianOf(warmRatios))
+	b.Logf("cold first build, 5 images: median ratio to direct: through the cache %.2f, warm + build %.2f (goal ≤ 1.1)", medianOf(cacheRatios), medianOf(warmRatios))
 }
 
 func medianOf(v []float64) float64 {

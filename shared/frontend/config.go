@@ -50,7 +50,7 @@ type Config struct {
 // ECR_PTC_RULES must not quietly send the build around the cache.
 func ParseConfig(opts map[string]string) (Config, error) {
 	cfg := Config{Rules: rules.Defaults(), Source: opts[keySource]}
-	known := map[string]bool{ArgRegistry: true, ArgRules: true, ArgStrict: true, ArgDisable: true, ArgLock: true, ArgPrefetch: true} // ArgPrefetch: prewarm.go
+	known := map[string]bool{ArgRegistry: true, ArgRules: true, ArgStrict: true, ArgDisable: true, ArgLock: true}
 	var unknown []string
 	for k := range opts {
 		if name, ok := strings.CutPrefix(k, buildArgPrefix); ok && strings.HasPrefix(name, "ECR_PTC_") && !known[name] {

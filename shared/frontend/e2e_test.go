@@ -486,7 +486,6 @@ func TestE2EFrontend(t *testing.T) {
 
 		t.Logf("\n%s", table.String())
 	})
-	t.Run("prefetch", func(t *testing.T) { prefetchCases(t, w, cfg, syntax) }) // prewarm_e2e_test.go
 }
 
 // lastErrorLine is the line of buildctl's output that says why the build failed.

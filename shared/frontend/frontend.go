@@ -60,12 +60,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	gc := newGatewayClient(c, r)
 	var ignored string
 	gc.record(func() { ignored = checkNestedSyntax(ctx, gc, cfg) })
-	pf, err := newPrefetcher(ctx, c, cfg) // prewarm.go: pull the layers of every resolved image at once
-	if err != nil {
-		return nil, err
-	}
-	res, err := builder.Build(ctx, pf.wrap(gc))
-	pf.finish(err)
+	res, err := builder.Build(ctx, gc)
 	if err != nil {
 		return nil, err
 	}
