@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 
@@ -108,13 +109,22 @@ var (
 	RepoProbes = Behaviour{Name: "repo-probes", PerRepository: true, Retryer: ecrx.NewRetryer}
 	After      = Behaviour{Name: "after", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
 		ProbeLocks: true, RunnerRules: true, RulesTTL: ecrx.RulesCacheTTL, Retryer: ecrx.NewRetryer}
-	// ProbeCaches is After without the runner-scoped rules cache (the state before it).
+	// ProbeCaches is the state before the rules cache, the probe locks and the 3 s backoff cap: After
+	// without them.
 	ProbeCaches = Behaviour{Name: "probe-caches", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
-		Retryer: ecrx.NewRetryer}
+		Retryer: previousRetryer}
 	// RulesGiven is After in jobs that pass their rules (setup --rule docker.io=docker-hub …).
 	RulesGiven = Behaviour{Name: "after+--rule", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
 		ProbeLocks: true, RulesGiven: true, Retryer: ecrx.NewRetryer}
 )
+
+// previousRetryer is ecr.NewRetryer before the backoff cap: 10 attempts, the SDK's waits (up to 20 s).
+func previousRetryer() aws.Retryer {
+	return ecrx.Retryer{Standard: retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 10
+		o.RateLimiter = ratelimit.None
+	})}
+}
 
 // FleetResult is what one fleet did to ECR and what its jobs saw.
 type FleetResult struct {
