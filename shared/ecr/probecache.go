@@ -107,8 +107,8 @@ func (e probeEntry) matches(id ProbeID) bool {
 	return e.ByDig && e.Digest == id.Digest
 }
 
-// Get (nil-safe) returns the cached hits for every id of repository, or false when any is missing or stale.
-func (c *ProbeCache) Get(repository string, ids []ProbeID) ([]ProbeResult, bool) {
+// get returns the cached hits for every id of repository, or false when any is missing or stale.
+func (c *ProbeCache) get(repository string, ids []ProbeID) ([]ProbeResult, bool) {
 	if c == nil || c.Dir == "" || c.ttl() < 0 || len(ids) == 0 {
 		return nil, false
 	}
@@ -137,8 +137,8 @@ func (c *ProbeCache) Get(repository string, ids []ProbeID) ([]ProbeResult, bool)
 	return out, true
 }
 
-// Put (nil-safe) records the hits among results (results[i] answers ids[i]), keeping the other fresh entries.
-func (c *ProbeCache) Put(repository string, ids []ProbeID, results []ProbeResult) error {
+// put records the hits among results (results[i] answers ids[i]), keeping the other fresh entries.
+func (c *ProbeCache) put(repository string, ids []ProbeID, results []ProbeResult) error {
 	if c == nil || c.Dir == "" || c.ttl() < 0 {
 		return nil
 	}

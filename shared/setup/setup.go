@@ -129,6 +129,7 @@ func probeAll(ctx context.Context, rep *report.Report, mapped []mapping.Result, 
 				ids[k] = ecr.ProbeID{Tag: tag, Digest: digest}
 			}
 			results, cached := d.ProbeCache.Get(repo, ids)
+			defer d.ProbeCache.Release(repo) // ends the probe lock a miss took (ecr/probelock.go)
 			var err error
 			if !cached {
 				results, err = ecr.ProbeRepository(ctx, d.Images, repo, ids, nil)

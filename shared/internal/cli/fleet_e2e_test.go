@@ -10,9 +10,9 @@ import (
 )
 
 // Two jobs on one runner whose ECR_PTC_TOKEN_CACHE is a runner-scoped directory, same identity: the
-// first logs in and probes each repository once (12 images in 3 repositories: 1 + 1 + 3 calls); the
-// second reuses the token and the probe hits and asks ECR only for the rules. With --probe-cache 0 the
-// probes are sent again.
+// first logs in, lists the rules and probes each repository once (12 images in 3 repositories: 1 + 1 + 3
+// calls); the second reuses the token, the rules (rulescache.go) and the probe hits, and asks ECR nothing.
+// With --probe-cache 0 the rules and the probes are asked again.
 func TestE2ERunnerScopedCaches(t *testing.T) {
 	w := newWorld(t, sandbox.Config{NoSeed: true})
 	w.ruleDefaults("docker-hub")
@@ -45,11 +45,11 @@ func TestE2ERunnerScopedCaches(t *testing.T) {
 	if got := calls(); sum(got) != 5 || got["DescribeImages"] != 3 {
 		t.Fatalf("first job: %v, want login, rules and 3 DescribeImages", got)
 	}
-	if got := calls(); sum(got) != 1 || got["DescribePullThroughCacheRules"] != 1 {
-		t.Fatalf("second job: %v, want the rules only", got)
+	if got := calls(); sum(got) != 0 {
+		t.Fatalf("second job: %v, want no call", got)
 	}
-	if got := calls("--probe-cache", "0"); got["DescribeImages"] != 3 || got["GetAuthorizationToken"] != 0 {
-		t.Fatalf("--probe-cache 0: %v, want 3 DescribeImages and the cached token", got)
+	if got := calls("--probe-cache", "0"); got["DescribeImages"] != 3 || got["DescribePullThroughCacheRules"] != 1 || got["GetAuthorizationToken"] != 0 {
+		t.Fatalf("--probe-cache 0: %v, want the rules, 3 DescribeImages and the cached token", got)
 	}
 	w.done()
 }

@@ -89,6 +89,7 @@ func (f *setupFlags) run(ctx context.Context, env Env, paths []string, login boo
 	if err != nil {
 		return nil, err
 	}
+	s.RulesCache = f.rulesCache(ctx, env, s.ECR, s.Registry, s.Source) // rulescache.go
 	results, failed, err := scanPaths(env, f.sf.files, paths, in.opts, nil)
 	if err != nil {
 		return nil, err

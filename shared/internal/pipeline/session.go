@@ -40,6 +40,9 @@ type Session struct {
 	ECR      *ecr.Client
 	Auths    []ecrx.Auth
 	Registry string
+	// RulesCache, when set, is where the registry's rules are listed through and what rules ensured in
+	// this session are written back to, so that the next job does not map without them.
+	RulesCache *ecrx.RulesCache
 
 	opts   Options
 	live   *rules.Set // the registry's rules, once listed
@@ -90,7 +93,7 @@ func (s *Session) LiveRules(ctx context.Context) (rules.Set, error) {
 // listRules lists the registry's rules the first time, with the SDK's error.
 func (s *Session) listRules(ctx context.Context) (rules.Set, error) {
 	if s.live == nil {
-		set, err := ecrx.ListRules(ctx, s.ECR)
+		set, err := s.RulesCache.List(ctx, s.ECR) // a nil cache lists
 		if err != nil {
 			return rules.Set{}, err
 		}
@@ -139,6 +142,9 @@ func (s *Session) addRules(ensured []ecrx.EnsureResult) {
 		slices.SortStableFunc(set.Rules, byPrefix)
 	}
 	s.live = &set
+	if s.RulesCache != nil {
+		_ = s.RulesCache.Put(set) // a cache that cannot be written costs the next job a listing
+	}
 	if s.opts.Rules == nil {
 		s.mapper = nil
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 
@@ -85,6 +86,18 @@ type Behaviour struct {
 	// cache): a job probes only the repositories no earlier job on its runner found warm.
 	RunnerProbes bool
 	ProbeTTL     time.Duration
+	// ProbeLocks: a job probes a repository holding its lock in the probe cache, and the jobs of the
+	// runner that need it meanwhile wait for its hits (polling every 20 ms, for at most
+	// ecr.ProbeLockWait) instead of probing it too (ecr.ProbeCache.Get).
+	ProbeLocks bool
+	// RunnerRules shares the rules listing among the jobs of one runner for RulesTTL (ecr.RulesCache):
+	// the first job that finds no fresh listing lists, holding the cache entry's lock; the jobs that
+	// start meanwhile wait for it (polling the lock every 20 ms, for at most ecr.RulesLockWait, then
+	// listing themselves) and reuse its answer.
+	RunnerRules bool
+	RulesTTL    time.Duration
+	// RulesGiven: the job passes its rules (--rules/--rule), so setup lists none.
+	RulesGiven bool
 	// Retryer is the SDK retryer every call goes through.
 	Retryer func() aws.Retryer
 }
@@ -95,8 +108,23 @@ var (
 	Before     = Behaviour{Name: "before", Retryer: func() aws.Retryer { return retry.NewStandard() }}
 	RepoProbes = Behaviour{Name: "repo-probes", PerRepository: true, Retryer: ecrx.NewRetryer}
 	After      = Behaviour{Name: "after", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
-		Retryer: ecrx.NewRetryer}
+		ProbeLocks: true, RunnerRules: true, RulesTTL: ecrx.RulesCacheTTL, Retryer: ecrx.NewRetryer}
+	// ProbeCaches is the state before the rules cache, the probe locks and the 3 s backoff cap: After
+	// without them.
+	ProbeCaches = Behaviour{Name: "probe-caches", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
+		Retryer: previousRetryer}
+	// RulesGiven is After in jobs that pass their rules (setup --rule docker.io=docker-hub …).
+	RulesGiven = Behaviour{Name: "after+--rule", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
+		ProbeLocks: true, RulesGiven: true, Retryer: ecrx.NewRetryer}
 )
+
+// previousRetryer is ecr.NewRetryer before the backoff cap: 10 attempts, the SDK's waits (up to 20 s).
+func previousRetryer() aws.Retryer {
+	return ecrx.Retryer{Standard: retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 10
+		o.RateLimiter = ratelimit.None
+	})}
+}
 
 // FleetResult is what one fleet did to ECR and what its jobs saw.
 type FleetResult struct {
@@ -114,6 +142,10 @@ type FleetResult struct {
 	CallsPerJob, ReposPerJob float64
 	// MaxOverBound is the largest (calls − repositories − 3) of any job: ≤ 0 meets the bound.
 	MaxOverBound int
+	// Floor is, for a burst (no Window), the least time the account's buckets need to serve the calls
+	// the jobs sent (retries excluded): for each operation (calls − burst) / rate, the largest. The last
+	// jobs cannot finish before it, whatever the retry policy.
+	Floor time.Duration
 }
 
 // ThrottledTotal sums Throttled.
@@ -160,10 +192,71 @@ type fleet struct {
 	buckets map[string]*sandbox.TokenBucket
 	retryer aws.Retryer
 	res     FleetResult
+	opSent  map[string]int // first attempts by operation
 	// tokenAt is when each runner's cached token became available (absent: none yet).
 	tokenAt map[int]time.Duration
 	// probedAt is when a runner's job last found a repository warm.
 	probedAt map[[2]int]time.Duration
+	// rulesAt is when a runner's rules were last listed; rulesBusy says a job holds the runner's rules
+	// lock, and rulesWait are the jobs waiting for it.
+	rulesAt   map[int]time.Duration
+	rulesBusy map[int]bool
+	rulesWait map[[2]int][]*rulesWaiter
+	// probeBusy says a job of the runner probes the repository under its lock; probeWait are the jobs
+	// waiting for it.
+	probeBusy map[[2]int]bool
+	probeWait map[[2]int][]*rulesWaiter
+}
+
+// rulesWaiter is a job waiting for a cache lock; gone once it stopped waiting.
+type rulesWaiter struct {
+	gone bool
+	run  func()
+}
+
+// lockPoll is how often a job polls a cache lock (ecr's lockFile).
+const lockPoll = 20 * time.Millisecond
+
+// wait parks run until the lock k of waiters is released (then run tries again after a poll), or, after
+// bound, runs timeout instead: the job stops waiting and asks ECR itself.
+func (f *fleet) wait(waiters map[[2]int][]*rulesWaiter, k [2]int, run func(), bound time.Duration, timeout func()) {
+	w := &rulesWaiter{run: run}
+	waiters[k] = append(waiters[k], w)
+	f.at(bound, func() {
+		if !w.gone {
+			w.gone = true
+			timeout()
+		}
+	})
+}
+
+// release wakes the waiters of lock k; each polls it again within lockPoll.
+func (f *fleet) release(waiters map[[2]int][]*rulesWaiter, k [2]int) {
+	ws := waiters[k]
+	delete(waiters, k)
+	for _, w := range ws {
+		if !w.gone {
+			w.gone = true
+			f.at(time.Duration(f.rng.Float64()*float64(lockPoll)), w.run)
+		}
+	}
+}
+
+// describe sends the DescribeImages of repository k[1] (or of one image, k[1] < 0), releasing its probe
+// lock when it held it, then runs done.
+func (f *fleet) describe(k [2]int, locked bool, sent *int, done func(), failed *bool) {
+	f.call("DescribeImages", 1, sent, func(ok bool) {
+		if !ok {
+			*failed = true
+		} else if k[1] >= 0 {
+			f.probedAt[k] = f.now
+		}
+		if locked {
+			f.probeBusy[k] = false
+			f.release(f.probeWait, k)
+		}
+		done()
+	})
 }
 
 func (f *fleet) at(d time.Duration, fn func()) {
@@ -184,6 +277,7 @@ func (f *fleet) call(op string, attempt int, sent *int, done func(ok bool)) {
 	f.res.Calls++
 	if attempt == 1 {
 		*sent++
+		f.opSent[op]++
 	}
 	allowed := true
 	if b, ok := f.buckets[op]; ok {
@@ -230,24 +324,38 @@ func (f *fleet) job(runner int, repos []int, probes int, finish func(took time.D
 		}
 		pending, inflight := len(todo), 0
 		var next func()
+		finish := func() {
+			inflight--
+			if inflight == 0 && (pending == 0 || failed) {
+				end()
+				return
+			}
+			next()
+		}
+		// probe sends one DescribeImages; with ProbeLocks, one job of the runner at a time per repository,
+		// the others waiting for its hits (ecr.ProbeCache.Get).
+		var probe func(repo int)
+		probe = func(repo int) {
+			k := [2]int{runner, repo}
+			locked := false
+			if repo >= 0 && f.b.RunnerProbes && f.b.ProbeLocks {
+				if at, ok := f.probedAt[k]; ok && f.now-at < f.b.ProbeTTL {
+					f.at(0, finish) // another job's probe answered while this one waited
+					return
+				}
+				if f.probeBusy[k] {
+					f.wait(f.probeWait, k, func() { probe(repo) }, ecrx.ProbeLockWait, func() { f.describe(k, false, &sent, finish, &failed) })
+					return
+				}
+				f.probeBusy[k], locked = true, true
+			}
+			f.describe(k, locked, &sent, finish, &failed)
+		}
 		next = func() {
 			for inflight < f.o.Concurrency && pending > 0 && !failed {
 				pending--
 				inflight++
-				repo := todo[pending]
-				f.call("DescribeImages", 1, &sent, func(ok bool) {
-					inflight--
-					if !ok {
-						failed = true
-					} else if repo >= 0 {
-						f.probedAt[[2]int{runner, repo}] = f.now
-					}
-					if inflight == 0 && (pending == 0 || failed) {
-						end()
-						return
-					}
-					next()
-				})
+				probe(todo[pending])
 			}
 		}
 		if len(todo) == 0 {
@@ -256,13 +364,17 @@ func (f *fleet) job(runner int, repos []int, probes int, finish func(took time.D
 		}
 		next()
 	}
-	rules := func(ok bool) {
-		if !ok {
-			failed = true
-			end()
-			return
-		}
+	list := func(locked bool) {
 		f.call("DescribePullThroughCacheRules", 1, &sent, func(ok bool) {
+			if f.b.RunnerRules {
+				if ok {
+					f.rulesAt[runner] = f.now
+				}
+				if locked {
+					f.rulesBusy[runner] = false
+					f.release(f.rulesWait, [2]int{runner})
+				}
+			}
 			if !ok {
 				failed = true
 				end()
@@ -270,6 +382,32 @@ func (f *fleet) job(runner int, repos []int, probes int, finish func(took time.D
 			}
 			runProbes()
 		})
+	}
+	var rules func(ok bool)
+	rules = func(ok bool) {
+		if !ok {
+			failed = true
+			end()
+			return
+		}
+		switch {
+		case f.b.RulesGiven:
+			runProbes()
+		case !f.b.RunnerRules:
+			list(false)
+		default:
+			if at, have := f.rulesAt[runner]; have && f.now-at < f.b.RulesTTL {
+				runProbes()
+				return
+			}
+			if !f.rulesBusy[runner] {
+				f.rulesBusy[runner] = true
+				list(true)
+				return
+			}
+			// Wait for the listing job; after ecr.RulesLockWait, list without the lock.
+			f.wait(f.rulesWait, [2]int{runner}, func() { rules(true) }, ecrx.RulesLockWait, func() { list(false) })
+		}
 	}
 	if t, ok := f.tokenAt[runner]; ok && f.b.RunnerTokens && t <= f.now {
 		rules(true)
@@ -297,7 +435,9 @@ func RunFleet(scenario string, b Behaviour, o FleetOptions) FleetResult {
 
 func runFleet(scenario string, b Behaviour, o FleetOptions) FleetResult {
 	f := &fleet{o: o, b: b, rng: rand.New(rand.NewPCG(o.Seed, 16)), epoch: time.Unix(0, 0), buckets: map[string]*sandbox.TokenBucket{},
-		retryer: b.Retryer(), tokenAt: map[int]time.Duration{}, probedAt: map[[2]int]time.Duration{}}
+		opSent: map[string]int{}, retryer: b.Retryer(), tokenAt: map[int]time.Duration{}, probedAt: map[[2]int]time.Duration{},
+		rulesAt: map[int]time.Duration{}, rulesBusy: map[int]bool{}, rulesWait: map[[2]int][]*rulesWaiter{},
+		probeBusy: map[[2]int]bool{}, probeWait: map[[2]int][]*rulesWaiter{}}
 	for op, q := range o.Quotas {
 		f.buckets[op] = sandbox.NewTokenBucket(q)
 	}
@@ -349,6 +489,19 @@ func runFleet(scenario string, b Behaviour, o FleetOptions) FleetResult {
 	f.res.CallsPerJob = float64(calls) / float64(o.Jobs)
 	f.res.ReposPerJob = float64(repos) / float64(o.Jobs)
 	f.res.P50, f.res.P95 = percentile(took, 50), percentile(took, 95)
+	for op, n := range f.opSent {
+		q, ok := o.Quotas[op]
+		if !ok || q.Rate <= 0 || o.Window > 0 {
+			continue
+		}
+		burst := q.Burst
+		if burst == 0 {
+			burst = q.Rate
+		}
+		if over := float64(n) - burst; over > 0 {
+			f.res.Floor = max(f.res.Floor, time.Duration(over/q.Rate*float64(time.Second)))
+		}
+	}
 	return f.res
 }
 
@@ -364,16 +517,20 @@ func percentile(d []time.Duration, p int) time.Duration {
 // FleetTable renders fleet results, one row each.
 func FleetTable(rs ...FleetResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-18s %-11s %5s %6s %9s %7s %8s %8s %8s %9s %10s %10s\n",
-		"scenario", "setup", "jobs", "failed", "throttled", "retries", "p50", "p95", "lone", "p95/lone", "calls/job", "repos+3")
+	fmt.Fprintf(&b, "%-18s %-12s %5s %6s %9s %7s %8s %8s %8s %9s %8s %10s %10s\n",
+		"scenario", "setup", "jobs", "failed", "throttled", "retries", "p50", "p95", "lone", "p95/lone", "floor", "calls/job", "repos+3")
 	for _, r := range rs {
 		ratio := 0.0
 		if r.Lone > 0 {
 			ratio = float64(r.P95) / float64(r.Lone)
 		}
-		fmt.Fprintf(&b, "%-18s %-11s %5d %6d %9d %7d %8s %8s %8s %9.1f %10.1f %10.1f\n",
+		floor := "-"
+		if r.Floor > 0 {
+			floor = r.Floor.Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(&b, "%-18s %-12s %5d %6d %9d %7d %8s %8s %8s %9.1f %8s %10.1f %10.1f\n",
 			r.Scenario, r.Behaviour, r.Jobs, r.Failed, r.ThrottledTotal(), r.Retries, r.P50.Round(time.Millisecond),
-			r.P95.Round(time.Millisecond), r.Lone.Round(time.Millisecond), ratio, r.CallsPerJob, r.ReposPerJob+3)
+			r.P95.Round(time.Millisecond), r.Lone.Round(time.Millisecond), ratio, floor, r.CallsPerJob, r.ReposPerJob+3)
 	}
 	return b.String()
 }
