@@ -18,9 +18,9 @@ build: ## the CLI at bin/ecr-ptc
 test: ## every test, with the race detector and shuffled order
 	$(GO) test -race -shuffle=on -count=1 -timeout 45m ./...
 
-# Test support that no command reaches, by design: the doors' test harness, the simulations `make bench`
-# prints, and the sandbox's Go API for tests that embed it.
-DEADCODE_ALLOWED = ^shared/citest/|^shared/internal/sim/|^shared/sandbox/testsupport\.go:
+# Test support that no command reaches, by design: the doors' test harness and the sandbox's Go API for
+# tests that embed it.
+DEADCODE_ALLOWED = ^shared/citest/|^shared/sandbox/testsupport\.go:
 
 lint: ## gofmt, go vet, staticcheck, go mod tidy, dead code, and the layout's rules
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
