@@ -35,8 +35,8 @@ const (
 
 // WarmRequest asks for one cache reference to be pulled through.
 type WarmRequest struct {
-	Ref       string   // the cache ref: host/prefix/path[:tag][@digest]
-	Platforms []string // platform manifests to make sure of ("linux/arm64"); none: the index only
+	Ref       imageref.Ref // the cache ref, parsed once where it was mapped
+	Platforms []string     // platform manifests to make sure of ("linux/arm64"); none: the index only
 	// Path says what Ref stands for (upstream image, rule), so a failure gets the right hint.
 	Path pullhint.Path
 	// Locked: Ref's digest comes from the digest lock (mapping.Plan), which a mismatch then names.
@@ -173,11 +173,11 @@ func (w *Warmer) Warm(ctx context.Context, reqs []WarmRequest) []WarmResult {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
-			report(WarmEvent{Ref: r.Ref, Started: start})
+			report(WarmEvent{Ref: r.Ref.String(), Started: start})
 			res := w.warmWithRetries(ctx, r)
 			res.Duration = time.Since(start)
 			results[i] = res
-			report(WarmEvent{Ref: r.Ref, Done: true, Result: res, Started: start})
+			report(WarmEvent{Ref: r.Ref.String(), Done: true, Result: res, Started: start})
 		}()
 	}
 	wg.Wait()
@@ -229,18 +229,14 @@ func (w *Warmer) resolver() remotes.Resolver {
 }
 
 func warmOne(ctx context.Context, resolver remotes.Resolver, r WarmRequest) (WarmResult, error) {
-	res := WarmResult{Ref: r.Ref, path: r.Path}
-	ref, err := imageref.Parse(r.Ref)
-	if err != nil {
-		res.Outcome, res.Reason = WarmFailed, err.Error()
-		return res, nil
-	}
+	ref := r.Ref
+	res := WarmResult{Ref: ref.String(), path: r.Path}
 	// The one judge of pins: fetch by tag (digest pulls do not fill a cold cache: reference,
 	// aws/containers-roadmap#2837), then confirm the digest.
 	plan := mapping.PlanFor(ref, r.Locked)
 	byTag, ok := plan.ByTag()
 	if !ok {
-		name, desc, err := resolver.Resolve(ctx, r.Ref)
+		name, desc, err := resolver.Resolve(ctx, res.Ref)
 		if errdefs.IsNotFound(err) {
 			res.Outcome, res.Reason = CannotWarm, plan.NotHeld("")
 			return res, nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/sandbox"
 )
 
@@ -80,7 +81,7 @@ func BenchmarkColdBuild(b *testing.B) {
 		start := time.Now()
 		var reqs []ecr.WarmRequest
 		for k := 1; k <= 5; k++ {
-			reqs = append(reqs, ecr.WarmRequest{Ref: fmt.Sprintf("%s/docker-hub/library/cold%d:%s", w.sb.RegistryHost, k, tags[2]), Platforms: []string{"linux/" + runtime.GOARCH}})
+			reqs = append(reqs, ecr.WarmRequest{Ref: imageref.Ref{Host: w.sb.RegistryHost, Repository: fmt.Sprintf("docker-hub/library/cold%d", k), Tag: tags[2]}, Platforms: []string{"linux/" + runtime.GOARCH}})
 		}
 		for _, res := range warmer.Warm(context.Background(), reqs) {
 			if res.Outcome != ecr.Warmed {

@@ -173,7 +173,7 @@ func warmMisses(ctx context.Context, rep *report.Report, mapped []mapping.Result
 	var which []int
 	for i, im := range rep.Images {
 		if im.Outcome == report.Miss && im.CacheRef != "" {
-			reqs = append(reqs, ecr.WarmRequest{Ref: im.CacheRef, Platforms: o.Platforms, Path: pullhint.PathOf(mapped[i]), Locked: im.Locked})
+			reqs = append(reqs, ecr.WarmRequest{Ref: mapped[i].Cache, Platforms: o.Platforms, Path: pullhint.PathOf(mapped[i]), Locked: im.Locked})
 			which = append(which, i)
 		}
 	}

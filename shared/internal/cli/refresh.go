@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
 	"github.com/ecr-ptc/ecr-ptc/shared/freshness"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/internal/pipeline"
 	"github.com/ecr-ptc/ecr-ptc/shared/lock"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
@@ -23,9 +24,9 @@ type refreshPlan struct {
 	NewDigest  string `json:"newDigest,omitempty"`
 	Locked     string `json:"lockedDigest,omitempty"`
 	// Action: would-refresh (dry run), refreshed, refused (a lock pins the cached digest), failed.
-	Action string `json:"action"`
-	Reason string `json:"reason,omitempty"`
-	cache  string
+	Action string       `json:"action"`
+	Reason string       `json:"reason,omitempty"`
+	cache  imageref.Ref // by tag: what a pull through the cache fills
 }
 
 // refreshFlags are the flags of refresh.
@@ -127,10 +128,7 @@ func (f *refreshFlags) plan(ctx context.Context, client *ecr.Client, m *mapping.
 	if t.tag == "" {
 		return refreshPlan{}, fmt.Errorf("%s is pinned by digest: a digest never moves, so there is nothing to refresh (name the tag)", in)
 	}
-	p := refreshPlan{Ref: t.ref.String(), Repository: t.repository, Tag: t.tag, cache: t.cacheRef, Action: "would-refresh"}
-	if t.digest != "" {
-		p.cache = t.cacheRef[:len(t.cacheRef)-len(t.digest)-1]
-	}
+	p := refreshPlan{Ref: t.ref.String(), Repository: t.repository, Tag: t.tag, cache: t.cache.ByTag(), Action: "would-refresh"}
 	c, cached, err := freshness.LookupCached(ctx, client, t.repository, t.tag)
 	if err != nil {
 		return refreshPlan{}, credentialsError(err, src)

@@ -80,7 +80,7 @@ type target struct {
 	repository string       // cache repository
 	tag        string
 	digest     string
-	cacheRef   string
+	cache      imageref.Ref // the cache ref, parsed once by the mapper
 }
 
 // resolveTarget maps an image reference — upstream (node:20) or already a cache ref
@@ -89,13 +89,9 @@ func resolveTarget(m *mapping.Mapper, input string) (target, string, bool) {
 	res := m.Map(input)
 	switch res.Kind {
 	case mapping.Cached:
-		ref, _ := imageref.Parse(res.Ref)
-		return target{ref: ref, repository: res.Repository, tag: res.Tag, digest: res.Digest, cacheRef: res.Output}, "", true
+		return target{ref: res.Source, repository: res.Repository, tag: res.Tag, digest: res.Digest, cache: res.Cache}, "", true
 	case mapping.AlreadyHere:
-		cref, err := imageref.Parse(res.Ref)
-		if err != nil {
-			return target{}, err.Error(), false
-		}
+		cref := res.Source
 		up, ok := reverseMap(m.Rules(), cref.Repository)
 		if !ok {
 			return target{}, "no pull-through cache rule covers the cache repository " + cref.Repository, false
@@ -105,7 +101,7 @@ func resolveTarget(m *mapping.Mapper, input string) (target, string, bool) {
 		if up.Digest != "" && cref.Tag == "" {
 			up.Tag = ""
 		}
-		return target{ref: up, repository: cref.Repository, tag: up.Tag, digest: cref.Digest, cacheRef: res.Ref}, "", true
+		return target{ref: up, repository: cref.Repository, tag: up.Tag, digest: cref.Digest, cache: res.Cache}, "", true
 	}
 	return target{}, res.Reason, false
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	ecrx "github.com/ecr-ptc/ecr-ptc/shared/ecr"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/internal/cli"
 	"github.com/ecr-ptc/ecr-ptc/shared/rules"
 )
@@ -119,13 +120,13 @@ func TestLive(t *testing.T) {
 	// Unverified point 1: does a digest pull fill a cold cache? (reference: aws/containers-roadmap#2837)
 	// Resolve the digest of a tag upstream, then ask the cache for it by digest only.
 	w := &ecrx.Warmer{}
-	up := w.Warm(ctx, []ecrx.WarmRequest{{Ref: "public.ecr.aws/docker/library/busybox:1.36.1"}})[0]
+	up := w.Warm(ctx, []ecrx.WarmRequest{{Ref: imageref.Ref{Host: "public.ecr.aws", Repository: "docker/library/busybox", Tag: "1.36.1"}}})[0]
 	if up.Outcome == ecrx.Warmed {
 		auths, err := ecrx.Login(ctx, client)
 		if err != nil {
 			t.Fatal(err)
 		}
-		byDigest := auths[0].Host + "/" + prefix + "/docker/library/busybox@" + up.Digest
+		byDigest := imageref.Ref{Host: auths[0].Host, Repository: prefix + "/docker/library/busybox", Digest: up.Digest}
 		res := (&ecrx.Warmer{Auths: auths}).Warm(ctx, []ecrx.WarmRequest{{Ref: byDigest}})[0]
 		t.Logf("FINDING digest pull on a cold cache: %s (%s)", res.Outcome, res.Reason)
 	}

@@ -41,7 +41,7 @@ func pullCheck(ctx context.Context, images ecrx.DescribeImagesAPI, warmer *ecrx.
 			break
 		}
 	}
-	res := warmer.Warm(ctx, []ecrx.WarmRequest{{Ref: pick.Output, Path: pullhint.PathOf(pick)}})[0]
+	res := warmer.Warm(ctx, []ecrx.WarmRequest{{Ref: pick.Cache, Path: pullhint.PathOf(pick)}})[0]
 	if res.Outcome == ecrx.Warmed {
 		info := "pulled " + pick.Output + " through the cache"
 		if cold {

@@ -23,7 +23,7 @@ func Lock(ctx context.Context, s *Session, results []ImageResult, concurrency in
 			continue
 		}
 		refs[r.Output] = r.Ref
-		reqs = append(reqs, ecrx.WarmRequest{Ref: r.Output})
+		reqs = append(reqs, ecrx.WarmRequest{Ref: r.Cache})
 	}
 	w := &ecrx.Warmer{Auths: s.Auths, Concurrency: concurrency}
 	next := lock.File{Version: lock.Version, Registry: s.Registry}

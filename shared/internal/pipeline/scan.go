@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/dockerfile"
+	"github.com/ecr-ptc/ecr-ptc/shared/imageref"
 	"github.com/ecr-ptc/ecr-ptc/shared/mapping"
 )
 
@@ -16,6 +17,8 @@ type ImageResult struct {
 	Reason    string       `json:"reason,omitempty"`
 	Kind      mapping.Kind `json:"kind,omitempty"`
 	Fix       string       `json:"fix,omitempty"` // the cache ref to use instead of a wrong cache path
+	// Cache is Output typed, when rewritten: parsed once by the mapper.
+	Cache imageref.Ref `json:"-"`
 }
 
 // Resolve maps one image use; m may be nil (only scanning). A use with an evaluation error is left
@@ -30,6 +33,9 @@ func Resolve(m *mapping.Mapper, u dockerfile.ImageUse) ImageResult {
 		mr := m.Map(u.Ref)
 		r.Output, r.Rewritten, r.Reason, r.Kind = mr.Output, mr.Rewritten, mr.Reason, mr.Kind
 		r.Fix = mr.Fix
+		if mr.Rewritten {
+			r.Cache = mr.Cache
+		}
 	}
 	return r
 }
