@@ -1,6 +1,7 @@
 package ecr
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -136,4 +137,18 @@ func (c TokenCache) CheckDir() error {
 func ownedByMe(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) == os.Getuid()
+}
+
+// TokenLockWait bounds how long a login waits for another one fetching the same token before it asks
+// ECR itself.
+const TokenLockWait = 15 * time.Second
+
+// Lock takes the entry's lock file so that the logins sharing a cache directory (a runner's jobs
+// starting together) ask ECR for the token one at a time, the others then finding it cached; nil when
+// there is no cache or no lock to be had, which only means asking without waiting.
+func (c TokenCache) Lock(ctx context.Context, key string) func() {
+	if c.Dir == "" {
+		return nil
+	}
+	return lockFile(ctx, c.Dir, "ecr-token-"+key+".lock", TokenLockWait)
 }

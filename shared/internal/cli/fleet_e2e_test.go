@@ -3,7 +3,9 @@ package cli_test
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ecr-ptc/ecr-ptc/shared/sandbox"
@@ -50,6 +52,29 @@ func TestE2ERunnerScopedCaches(t *testing.T) {
 	}
 	if got := calls("--probe-cache", "0"); got["DescribeImages"] != 3 || got["DescribePullThroughCacheRules"] != 1 || got["GetAuthorizationToken"] != 0 {
 		t.Fatalf("--probe-cache 0: %v, want the rules, 3 DescribeImages and the cached token", got)
+	}
+	w.done()
+}
+
+// Jobs of one runner logging in together (a fan-out) ask ECR for one token: the first takes the entry's
+// lock and fetches it, the others wait and find it cached. Reference: GetAuthorizationToken is throttled
+// per account as a token bucket (user guide, "Amazon ECR service quotas": 20/s, burst 200).
+func TestE2EConcurrentLoginsShareOneToken(t *testing.T) {
+	w := newWorld(t, sandbox.Config{NoSeed: true})
+	w.set("ECR_PTC_TOKEN_CACHE", filepath.Join(w.dir, "runner-cache"))
+	before := w.stats().ECRRequests["GetAuthorizationToken"]
+	var wg sync.WaitGroup
+	codes := make([]int, 6)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = w.run("login").code
+		}()
+	}
+	wg.Wait()
+	if got := w.stats().ECRRequests["GetAuthorizationToken"] - before; got != 1 || slices.Max(codes) != 0 {
+		t.Fatalf("6 concurrent logins: %d GetAuthorizationToken calls (want 1), exits %v", got, codes)
 	}
 	w.done()
 }

@@ -154,9 +154,22 @@ func (f *loginFlags) login(ctx context.Context, env Env, cfg aws.Config, src cre
 func (f *loginFlags) loginTo(ctx context.Context, env Env, cfg aws.Config, src credSource, rq regionRequest, cache ecrx.TokenCache, identity, account string, res *loginResult) error {
 	key := ecrx.Key(fmt.Sprint(env.getenv("AWS_ENDPOINT_URL_ECR"), "|", rq.region, "|", rq.public), identity, rq.accounts)
 	if identity != "" {
-		if auths, ok := cache.GetFor(key, registryOf(rq, account, loopbackECR(env))); ok {
-			res.Registries, res.Cached = append(res.Registries, auths...), true
+		cached := func() bool {
+			auths, ok := cache.GetFor(key, registryOf(rq, account, loopbackECR(env)))
+			if ok {
+				res.Registries, res.Cached = append(res.Registries, auths...), true
+			}
+			return ok
+		}
+		if cached() {
 			return nil
+		}
+		// One login per runner at a time: the others wait and take its token from the cache.
+		if unlock := cache.Lock(ctx, key); unlock != nil {
+			defer unlock()
+			if cached() {
+				return nil
+			}
 		}
 	}
 	var auths []ecrx.Auth

@@ -82,6 +82,9 @@ type Behaviour struct {
 	// RunnerTokens shares a login token among the jobs of one runner (a runner-scoped token cache, one
 	// identity); false logs in once per job (the job-scoped cache).
 	RunnerTokens bool
+	// TokenLocks: a job logs in holding the token cache entry's lock, and the jobs of the runner that
+	// need the token meanwhile wait for it (ecr.TokenCache.Lock, at most ecr.TokenLockWait).
+	TokenLocks bool
 	// RunnerProbes shares probe hits among the jobs of one runner for ProbeTTL (the runner-scoped probe
 	// cache): a job probes only the repositories no earlier job on its runner found warm.
 	RunnerProbes bool
@@ -107,14 +110,14 @@ type Behaviour struct {
 var (
 	Before     = Behaviour{Name: "before", Retryer: func() aws.Retryer { return retry.NewStandard() }}
 	RepoProbes = Behaviour{Name: "repo-probes", PerRepository: true, Retryer: ecrx.NewRetryer}
-	After      = Behaviour{Name: "after", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
+	After      = Behaviour{Name: "after", PerRepository: true, RunnerTokens: true, TokenLocks: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
 		ProbeLocks: true, RunnerRules: true, RulesTTL: ecrx.RulesCacheTTL, Retryer: ecrx.NewRetryer}
 	// ProbeCaches is the state before the rules cache, the probe locks and the 3 s backoff cap: After
 	// without them.
 	ProbeCaches = Behaviour{Name: "probe-caches", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
 		Retryer: previousRetryer}
 	// RulesGiven is After in jobs that pass their rules (setup --rule docker.io=docker-hub …).
-	RulesGiven = Behaviour{Name: "after+--rule", PerRepository: true, RunnerTokens: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
+	RulesGiven = Behaviour{Name: "after+--rule", PerRepository: true, RunnerTokens: true, TokenLocks: true, RunnerProbes: true, ProbeTTL: ecrx.ProbeCacheTTL,
 		ProbeLocks: true, RulesGiven: true, Retryer: ecrx.NewRetryer}
 )
 
@@ -206,6 +209,9 @@ type fleet struct {
 	// waiting for it.
 	probeBusy map[[2]int]bool
 	probeWait map[[2]int][]*rulesWaiter
+	// tokenBusy says a job of the runner logs in under the token lock; tokenWait are the jobs waiting.
+	tokenBusy map[int]bool
+	tokenWait map[[2]int][]*rulesWaiter
 }
 
 // rulesWaiter is a job waiting for a cache lock; gone once it stopped waiting.
@@ -409,18 +415,41 @@ func (f *fleet) job(runner int, repos []int, probes int, finish func(took time.D
 			f.wait(f.rulesWait, [2]int{runner}, func() { rules(true) }, ecrx.RulesLockWait, func() { list(false) })
 		}
 	}
-	if t, ok := f.tokenAt[runner]; ok && f.b.RunnerTokens && t <= f.now {
-		rules(true)
-		return
-	}
-	f.call("GetAuthorizationToken", 1, &sent, func(ok bool) {
-		if ok {
-			if _, have := f.tokenAt[runner]; !have {
-				f.tokenAt[runner] = f.now
+	fetch := func(locked bool) {
+		f.call("GetAuthorizationToken", 1, &sent, func(ok bool) {
+			if ok {
+				if _, have := f.tokenAt[runner]; !have {
+					f.tokenAt[runner] = f.now
+				}
 			}
+			if locked {
+				f.tokenBusy[runner] = false
+				f.release(f.tokenWait, [2]int{runner})
+			}
+			rules(ok)
+		})
+	}
+	var login func()
+	login = func() {
+		switch {
+		case f.b.RunnerTokens && f.tokenAt[runner] <= f.now && hasToken(f.tokenAt, runner):
+			rules(true)
+		case !f.b.TokenLocks:
+			fetch(false)
+		case !f.tokenBusy[runner]:
+			f.tokenBusy[runner] = true
+			fetch(true)
+		default:
+			// Wait for the job logging in; after ecr.TokenLockWait, log in without the lock.
+			f.wait(f.tokenWait, [2]int{runner}, login, ecrx.TokenLockWait, func() { fetch(false) })
 		}
-		rules(ok)
-	})
+	}
+	login()
+}
+
+func hasToken(at map[int]time.Duration, runner int) bool {
+	_, ok := at[runner]
+	return ok
 }
 
 // RunFleet simulates o's fleet with behaviour b; scenario names it in the table.
@@ -437,7 +466,7 @@ func runFleet(scenario string, b Behaviour, o FleetOptions) FleetResult {
 	f := &fleet{o: o, b: b, rng: rand.New(rand.NewPCG(o.Seed, 16)), epoch: time.Unix(0, 0), buckets: map[string]*sandbox.TokenBucket{},
 		opSent: map[string]int{}, retryer: b.Retryer(), tokenAt: map[int]time.Duration{}, probedAt: map[[2]int]time.Duration{},
 		rulesAt: map[int]time.Duration{}, rulesBusy: map[int]bool{}, rulesWait: map[[2]int][]*rulesWaiter{},
-		probeBusy: map[[2]int]bool{}, probeWait: map[[2]int][]*rulesWaiter{}}
+		probeBusy: map[[2]int]bool{}, probeWait: map[[2]int][]*rulesWaiter{}, tokenBusy: map[int]bool{}, tokenWait: map[[2]int][]*rulesWaiter{}}
 	for op, q := range o.Quotas {
 		f.buckets[op] = sandbox.NewTokenBucket(q)
 	}
