@@ -1,13 +1,9 @@
 package frontend_test
 
 import (
-	"crypto/rand"
 	"fmt"
-	"runtime"
 	"testing"
 	"time"
-
-	"github.com/ecr-ptc/ecr-ptc/shared/sandbox"
 )
 
 // BenchmarkColdBuildCompileThenCopy measures the commonest multi-stage shape on a cold cache: a build stage
@@ -19,34 +15,16 @@ import (
 //
 //	go test ./shared/frontend -run '^$' -bench BenchmarkColdBuildCompileThenCopy -benchtime 3x
 func BenchmarkColdBuildCompileThenCopy(b *testing.B) {
-	w := newWorldFor(b, sandbox.Config{RateLimit: -1, UpstreamLatency: 80 * time.Millisecond, UpstreamBandwidth: 2 << 20, CacheLatency: 2 * time.Millisecond}, true)
-	args := map[string]string{"ECR_PTC_REGISTRY": w.sb.RegistryHost}
-	prime := "FROM busybox:static\n"
-	for _, bb := range []build{{dockerfile: "# syntax=" + w.frontend + "\n" + prime, args: args, noOutput: true}, {dockerfile: "# syntax=" + w.stock + "\n" + prime, noOutput: true}} {
-		if r := w.build(bb); r.err != nil {
-			b.Fatalf("priming build failed: %v\n%s", r.err, r.out)
-		}
-	}
+	w, args, timed := coldWorld(b)
 	dockerfile := func(syntax, tag string) string {
 		return fmt.Sprintf("# syntax=%s\nFROM busybox:static AS build\nRUN sleep 2 && echo %s > /app\nFROM coldbase:%s\nCOPY --from=build /app /app\n", syntax, tag, tag)
-	}
-	timed := func(bb build) time.Duration {
-		start := time.Now()
-		if r := w.build(bb); r.err != nil {
-			b.Fatalf("build failed: %v\n%s", r.err, r.out)
-		}
-		return time.Since(start)
 	}
 	var ratios, directs []float64
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		tags := [2]string{fmt.Sprintf("c%d-direct", i), fmt.Sprintf("c%d-cache", i)}
 		for _, tag := range tags {
-			layer := make([]byte, 2<<20)
-			_, _ = rand.Read(layer)
-			if _, err := w.sb.SeedImage("docker-hub", "library/coldbase", tag, []string{"linux/" + runtime.GOARCH}, tarOf("layer", layer)); err != nil {
-				b.Fatal(err)
-			}
+			seedRandom(b, w, "library/coldbase", tag, 2<<20)
 		}
 		b.StartTimer()
 		d := timed(build{dockerfile: dockerfile(w.stock, tags[0]), noOutput: true})

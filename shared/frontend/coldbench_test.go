@@ -29,14 +29,7 @@ import (
 //
 //	go test ./shared/frontend -run '^$' -bench BenchmarkColdBuild -benchtime 3x
 func BenchmarkColdBuild(b *testing.B) {
-	w := newWorldFor(b, sandbox.Config{RateLimit: -1, UpstreamLatency: 80 * time.Millisecond, UpstreamBandwidth: 2 << 20, CacheLatency: 2 * time.Millisecond}, true)
-	args := map[string]string{"ECR_PTC_REGISTRY": w.sb.RegistryHost}
-	prime := "FROM busybox:static\n"
-	for _, bb := range []build{{dockerfile: "# syntax=" + w.frontend + "\n" + prime, args: args, noOutput: true}, {dockerfile: "# syntax=" + w.stock + "\n" + prime, noOutput: true}} {
-		if r := w.build(bb); r.err != nil {
-			b.Fatalf("priming build failed: %v\n%s", r.err, r.out)
-		}
-	}
+	w, args, timed := coldWorld(b)
 	// dockerfile uses 5 images, tagged tag: four stages copied into the fifth.
 	dockerfile := func(syntax, tag string) string {
 		var d strings.Builder
@@ -52,19 +45,8 @@ func BenchmarkColdBuild(b *testing.B) {
 	}
 	seed := func(tag string) {
 		for i := 1; i <= 5; i++ {
-			layer := make([]byte, 1<<20)
-			_, _ = rand.Read(layer) // incompressible, and new in every round
-			if _, err := w.sb.SeedImage("docker-hub", fmt.Sprintf("library/cold%d", i), tag, []string{"linux/" + runtime.GOARCH}, tarOf("layer", layer)); err != nil {
-				b.Fatal(err)
-			}
+			seedRandom(b, w, fmt.Sprintf("library/cold%d", i), tag, 1<<20)
 		}
-	}
-	timed := func(bb build) time.Duration {
-		start := time.Now()
-		if r := w.build(bb); r.err != nil {
-			b.Fatalf("build failed: %v\n%s", r.err, r.out)
-		}
-		return time.Since(start)
 	}
 	warmer := &ecr.Warmer{Auths: []ecr.Auth{{Host: w.sb.RegistryHost, ProxyEndpoint: "http://" + w.sb.RegistryHost, Username: "AWS", Password: w.token}}, Concurrency: 10}
 	var cacheRatios, warmRatios []float64
@@ -100,6 +82,38 @@ func BenchmarkColdBuild(b *testing.B) {
 	b.ReportMetric(medianOf(caches)*1000, "cache-median-ms")
 	b.ReportMetric(medianOf(warms)*1000, "warm+cache-median-ms")
 	b.Logf("cold first build, 5 images: median ratio to direct: through the cache %.2f, warm + build %.2f (goal ≤ 1.1)", medianOf(cacheRatios), medianOf(warmRatios))
+}
+
+// coldWorld is the cold-build benchmarks' world: the upstream shaped like the internet (80 ms a request,
+// 2 MiB/s), the cache like the same region (2 ms), and both frontend images pulled once before, so that
+// only the images under test are cold. It returns the frontend's build args and a timer of one build.
+func coldWorld(b *testing.B) (*world, map[string]string, func(build) time.Duration) {
+	w := newWorldFor(b, sandbox.Config{RateLimit: -1, UpstreamLatency: 80 * time.Millisecond, UpstreamBandwidth: 2 << 20, CacheLatency: 2 * time.Millisecond}, true)
+	args := map[string]string{"ECR_PTC_REGISTRY": w.sb.RegistryHost}
+	prime := "FROM busybox:static\n"
+	for _, bb := range []build{{dockerfile: "# syntax=" + w.frontend + "\n" + prime, args: args, noOutput: true}, {dockerfile: "# syntax=" + w.stock + "\n" + prime, noOutput: true}} {
+		if r := w.build(bb); r.err != nil {
+			b.Fatalf("priming build failed: %v\n%s", r.err, r.out)
+		}
+	}
+	timed := func(bb build) time.Duration {
+		start := time.Now()
+		if r := w.build(bb); r.err != nil {
+			b.Fatalf("build failed: %v\n%s", r.err, r.out)
+		}
+		return time.Since(start)
+	}
+	return w, args, timed
+}
+
+// seedRandom publishes repo:tag on the Docker Hub stand-in with one layer of size random bytes:
+// incompressible, and new in every round, so neither buildkitd nor the cache holds it.
+func seedRandom(b *testing.B, w *world, repo, tag string, size int) {
+	layer := make([]byte, size)
+	_, _ = rand.Read(layer)
+	if _, err := w.sb.SeedImage("docker-hub", repo, tag, []string{"linux/" + runtime.GOARCH}, tarOf("layer", layer)); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func medianOf(v []float64) float64 {
