@@ -59,6 +59,10 @@ func (f *awsFlags) loadAWS(ctx context.Context, env Env) (aws.Config, credSource
 	if region != "" && !regionPattern.MatchString(region) {
 		return aws.Config{}, credSource{}, usagef("%q is not an AWS region (e.g. us-east-1, eu-west-2)", region)
 	}
+	if !argName.MatchString(f.idTokenVar) {
+		// It is named in messages and read from the environment: a variable name, nothing else.
+		return aws.Config{}, credSource{}, usagef("--id-token-var %q is not a variable name (letters, digits, _)", clipArg(f.idTokenVar))
+	}
 	timeout := f.timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second

